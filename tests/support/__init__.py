@@ -1,0 +1,1 @@
+"""Test support shared by the collection's tests (not shipped in the collection)."""
