@@ -84,7 +84,9 @@ class PgCluster:
             try:
                 pwd.getpwnam(SUPERUSER)
             except KeyError as exc:
-                raise PgClusterError("running as root but there is no 'postgres' system user to run PostgreSQL") from exc
+                raise PgClusterError(
+                    "running as root but there is no 'postgres' system user to run PostgreSQL"
+                ) from exc
             run_user = SUPERUSER
         cluster = cls(root=root, port=port, bindir=bindir, run_user=run_user)
         root.mkdir(parents=True, exist_ok=True)
@@ -100,8 +102,17 @@ class PgCluster:
         if not (cluster.datadir / "PG_VERSION").exists():
             res = _run_as(
                 run_user,
-                [str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", SUPERUSER, "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(cluster.datadir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
             )
             if res.returncode != 0:
                 raise PgClusterError(f"initdb failed: {res.stderr.strip() or res.stdout.strip()}")
@@ -118,8 +129,19 @@ class PgCluster:
         optstr = " ".join(f"-c {k}={v}" for k, v in opts.items())
         res = _run_as(
             run_user,
-            [str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-l", str(root / "server.log"),
-             "-o", optstr, "-w", "-t", "60", "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(cluster.datadir),
+                "-l",
+                str(root / "server.log"),
+                "-o",
+                optstr,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
         )
         if res.returncode != 0:
             log = (root / "server.log").read_text(errors="replace")[-2000:] if (root / "server.log").exists() else ""
@@ -141,7 +163,9 @@ class PgCluster:
         from urllib.parse import quote
 
         auth = quote(user, safe="") + (":" + quote(password, safe="") if password is not None else "")
-        return f"postgresql://{auth}@/{quote(dbname, safe='')}?host={quote(str(self.socketdir), safe='')}&port={self.port}"
+        return (
+            f"postgresql://{auth}@/{quote(dbname, safe='')}?host={quote(str(self.socketdir), safe='')}&port={self.port}"
+        )
 
 
 def main(argv: list[str]) -> int:
