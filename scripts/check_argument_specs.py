@@ -47,9 +47,8 @@ def check_role(role: Path) -> list[str]:
     return problems
 
 
-def main() -> int:
+def main(roles_dir: Path = ROOT / "roles") -> int:
     problems: list[str] = []
-    roles_dir = ROOT / "roles"
     for role in sorted(p for p in roles_dir.iterdir() if p.is_dir()) if roles_dir.is_dir() else []:
         problems.extend(check_role(role))
     for line in problems:
@@ -60,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "roles"))
