@@ -7,7 +7,10 @@ listens only on a Unix socket inside its own directory, so several test sessions
 Use from pytest::
 
     from tests.support.pgcluster import PgCluster
-    cluster = PgCluster.start(tmp_path_factory.mktemp("pg"))
+    cluster = PgCluster.start(tempfile.mkdtemp(prefix="pg-"))
+
+Do not put a cluster under pytest's ``tmp_path``: as root, every new pytest session resets
+``/tmp/pytest-of-root`` to mode 0700, which locks the ``postgres`` user out of a running cluster.
     dsn = cluster.dsn("postgres")          # libpq keyword string, superuser
     cluster.stop()
 
