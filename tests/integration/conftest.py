@@ -1,0 +1,217 @@
+"""Fixtures for the postgresql_grants integration tests.
+
+One PostgreSQL cluster per session (tests/support/pgcluster.py, statement log on), one database
+holding Galaxy's real schema built by galaxy-data (owned by the role ``galaxy``) used as a
+template, and per test a fresh copy of it plus a fresh login role.  The module runs for real
+through ``ansible`` ad-hoc from this virtualenv, finding the collection through
+``.cache/collections`` (linked to the checkout if missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = REPO_ROOT / ".cache" / "collections"
+LINK = COLLECTIONS / "ansible_collections" / "galaxyops" / "infrastructure"
+VENV_BIN = Path(sys.executable).parent
+MODULE = "galaxyops.infrastructure.postgresql_grants"
+APPLICATION_NAME = "ansible-galaxyops"  # plugins/module_utils/_postgres.py
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.pgcluster import PgCluster  # noqa: E402
+
+_counter = itertools.count()
+
+
+def _ensure_collection_link() -> None:
+    if not LINK.exists():
+        LINK.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(REPO_ROOT, LINK.parent), LINK, target_is_directory=True)
+
+
+def build_galaxy_schema(cluster: PgCluster, dbname: str, owner: str, scratch: Path) -> None:
+    """Create ``dbname`` owned by ``owner`` holding Galaxy's schema (galaxy.model.mapping.init)."""
+    from galaxy.model import mapping
+
+    conn = psycopg2.connect(cluster.dsn())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{owner}" LOGIN')
+        cur.execute(f'CREATE DATABASE "{dbname}" OWNER "{owner}"')
+    conn.close()
+    url = cluster.url(dbname, user=owner).replace("postgresql://", "postgresql+psycopg2://", 1)
+    scratch.mkdir(parents=True, exist_ok=True)
+    mapping.init(str(scratch), url, create_tables=True).engine.dispose()
+
+
+@dataclass
+class Pg:
+    """The session's cluster and its Galaxy template database."""
+
+    cluster: PgCluster
+    template: str
+
+    def connect(self, dbname: str = "postgres", user: str = "postgres", autocommit: bool = True):
+        conn = psycopg2.connect(self.cluster.dsn(dbname, user=user))
+        conn.autocommit = autocommit
+        return conn
+
+    def execute(self, dbname: str, statement: str, params=None) -> list[tuple]:
+        conn = self.connect(dbname)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    @property
+    def log(self) -> Path:
+        return self.cluster.root / "server.log"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Pg:
+    _ensure_collection_link()
+    # Not under pytest's basetemp: every pytest run resets /tmp/pytest-of-<user> to mode 0700,
+    # which locks the postgres system user out of a running cluster.
+    root = Path(tempfile.mkdtemp(prefix="gxops-grants-"))
+    cluster = PgCluster.start(root, settings={"log_statement": "all", "log_line_prefix": "'%a:'"})
+    try:
+        build_galaxy_schema(cluster, "galaxy_template", "galaxy", root / "scratch")
+        yield Pg(cluster=cluster, template="galaxy_template")
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class GalaxyDb:
+    """A fresh copy of Galaxy's database and a fresh login role to grant to."""
+
+    pg: Pg
+    name: str
+    role: str
+
+    def module_args(self, **args) -> dict:
+        base = {
+            "login_unix_socket": str(self.pg.cluster.socketdir),
+            "port": self.pg.cluster.port,
+            "login_db": self.name,
+            "roles": [self.role],
+        }
+        base.update(args)
+        return base
+
+    def execute(self, statement: str, params=None) -> list[tuple]:
+        return self.pg.execute(self.name, statement, params)
+
+    def privileges(self, role: str | None = None) -> set[tuple[str, str, str]]:
+        """(relation, privilege, grantable) the role holds directly, from the catalog."""
+        rows = self.execute(
+            """
+            SELECT c.relname, a.privilege_type, CASE WHEN a.is_grantable THEN 'YES' ELSE 'NO' END
+              FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+             WHERE a.grantee = %s::regrole
+            """,
+            (role or self.role,),
+        )
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    def acl_snapshot(self) -> list[tuple]:
+        """Every ACL in the database and the database's own, to prove nothing changed."""
+        rows = self.execute(
+            "SELECT 'rel', relname, relacl::text FROM pg_class WHERE relacl IS NOT NULL "
+            "UNION ALL SELECT 'nsp', nspname, nspacl::text FROM pg_namespace "
+            "UNION ALL SELECT 'proc', proname, proacl::text FROM pg_proc WHERE proacl IS NOT NULL "
+            "UNION ALL SELECT 'db', datname, datacl::text FROM pg_database ORDER BY 1, 2, 3"
+        )
+        return rows
+
+    def connect_as(self, role: str | None = None, autocommit: bool = True):
+        return self.pg.connect(self.name, user=role or self.role, autocommit=autocommit)
+
+
+@pytest.fixture
+def galaxy_db(pg: Pg):
+    n = next(_counter)
+    name, role = f"galaxy_{n}", f"tiaas_{n}"
+    pg.execute("postgres", f'CREATE DATABASE "{name}" TEMPLATE "{pg.template}" OWNER galaxy')
+    pg.execute("postgres", f'CREATE ROLE "{role}" LOGIN')
+    yield GalaxyDb(pg=pg, name=name, role=role)
+    pg.execute("postgres", f'DROP DATABASE "{name}" WITH (FORCE)')
+    pg.execute("postgres", f'DROP ROLE "{role}"')
+
+
+@dataclass
+class ModuleRun:
+    result: dict
+    stdout: str
+    stderr: str
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.result.get("failed"))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.get("changed"))
+
+
+def run_module(args: dict, check: bool = False, diff: bool = False, callback: str = "json") -> ModuleRun:
+    """Run the module once through ``ansible`` ad-hoc against localhost; return its result."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK=callback,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    cmd = [
+        str(VENV_BIN / "ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        MODULE,
+        "-a",
+        json.dumps(args),
+    ]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=300)
+    if callback != "json":
+        return ModuleRun(result={"rc": proc.returncode}, stdout=proc.stdout, stderr=proc.stderr)
+    try:
+        data = json.loads(proc.stdout)
+        result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError) as exc:
+        raise AssertionError(f"unreadable ansible output ({exc}):\n{proc.stdout}\n{proc.stderr}") from exc
+    return ModuleRun(result=result, stdout=proc.stdout, stderr=proc.stderr)
+
+
+@pytest.fixture
+def module():
+    return run_module
