@@ -1,0 +1,17 @@
+#!/usr/bin/env python
+"""Django's command-line utility.  Defaults to development settings; deployments set
+DJANGO_SETTINGS_MODULE=tiaas.settings.prod (the role's wrapper and systemd units do)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiaas.settings.dev")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

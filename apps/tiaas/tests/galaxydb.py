@@ -1,0 +1,191 @@
+"""Galaxy's real schema (from galaxy-data) in the test cluster, the least-privilege TIaaS role, and row factories.
+
+Nothing of Galaxy is mocked: tables come from ``galaxy.model.mapping.init``; cookies from Galaxy's own encoder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+
+import psycopg2
+from psycopg2 import sql
+
+from tests.pg import Cluster
+
+GALAXY_ROLE = "tiaas_galaxy"
+TIAAS_ROLE = "tiaas"
+TEMPLATE_DB = "galaxy_template"
+ID_SECRET = "test-galaxy-id-secret"
+
+# Exactly the documented grant set (README.md), nothing more.
+GRANTS = [
+    ("SELECT", ["galaxy_user", "galaxy_session", "job", "history", "workflow", "workflow_invocation"], "TABLE"),
+    ("SELECT, INSERT", ["user_group_association", "galaxy_group", "role", "group_role_association"], "TABLE"),
+    ("DELETE", ["group_role_association"], "TABLE"),
+    (
+        "USAGE, SELECT",
+        ["role_id_seq", "galaxy_group_id_seq", "group_role_association_id_seq", "user_group_association_id_seq"],
+        "SEQUENCE",
+    ),
+]
+
+
+def superuser(cluster: Cluster, db: str = "postgres"):
+    conn = psycopg2.connect(cluster.dsn(db))
+    conn.autocommit = True
+    return conn
+
+
+def create_roles(cluster: Cluster) -> None:
+    with superuser(cluster) as conn, conn.cursor() as cur:
+        for role in (GALAXY_ROLE, TIAAS_ROLE):
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+            if not cur.fetchone():
+                cur.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+
+
+def build_template(cluster: Cluster) -> None:
+    """Create the Galaxy schema once, with the grants, as a template database."""
+    from galaxy.model import mapping
+
+    conn = superuser(cluster)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    conn.close()
+    with tempfile.TemporaryDirectory() as scratch:
+        model = mapping.init(scratch, cluster.url(TEMPLATE_DB, driver="postgresql+psycopg2"), create_tables=True)
+        model.engine.dispose()
+    conn = superuser(cluster, TEMPLATE_DB)
+    with conn.cursor() as cur:
+        for privs, objects, kind in GRANTS:
+            cur.execute(
+                sql.SQL("GRANT {} ON {} {} TO {}").format(
+                    sql.SQL(privs),
+                    sql.SQL(kind),
+                    sql.SQL(", ").join(sql.Identifier(o) for o in objects),
+                    sql.Identifier(GALAXY_ROLE),
+                )
+            )
+    conn.close()
+
+
+def clone(cluster: Cluster, name: str) -> None:
+    conn = superuser(cluster)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE_DB)))
+    conn.close()
+
+
+def encode_cookie(session_key: str, id_secret: str = ID_SECRET) -> str:
+    from galaxy.security.idencoding import IdEncodingHelper
+
+    value = IdEncodingHelper(id_secret=id_secret).encode_guid(session_key)
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class GalaxyRows:
+    """Insert Galaxy rows as Galaxy would (superuser connection, committed)."""
+
+    def __init__(self, cluster: Cluster, db: str) -> None:
+        self.conn = superuser(cluster, db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def one(self, query: str, params=()):
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()
+
+    def all(self, query: str, params=()):
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def user(self, username: str | None = None, deleted: bool = False, purged: bool = False) -> int:
+        username = username or "u-" + uuid.uuid4().hex[:12]
+        now = utcnow()
+        return self.one(
+            "INSERT INTO galaxy_user (create_time, update_time, email, username, password, external, deleted, purged,"
+            " active) VALUES (%s, %s, %s, %s, 'x', false, %s, %s, true) RETURNING id",
+            (now, now, f"{username}@example.org", username, deleted, purged),
+        )[0]
+
+    def session(self, user_id: int | None, valid: bool = True) -> str:
+        key = uuid.uuid4().hex
+        now = utcnow()
+        self.one(
+            "INSERT INTO galaxy_session (create_time, update_time, user_id, session_key, is_valid, remote_addr)"
+            " VALUES (%s, %s, %s, %s, %s, '127.0.0.1') RETURNING id",
+            (now, now, user_id, key, valid),
+        )
+        return key
+
+    def login(self, username: str | None = None) -> tuple[int, str]:
+        """A user with a valid session; returns (user_id, cookie value)."""
+        uid = self.user(username)
+        return uid, encode_cookie(self.session(uid))
+
+    def history(self, user_id: int) -> int:
+        now = utcnow()
+        return self.one(
+            "INSERT INTO history (create_time, update_time, user_id, name, deleted, purged, importing, published,"
+            " importable) VALUES (%s, %s, %s, 'h', false, false, false, false, false) RETURNING id",
+            (now, now, user_id),
+        )[0]
+
+    def job(self, user_id: int, tool_id: str = "cat1", state: str = "ok", created: dt.datetime | None = None) -> int:
+        created = created or utcnow()
+        return self.one(
+            "INSERT INTO job (create_time, update_time, user_id, tool_id, tool_version, state, imported)"
+            " VALUES (%s, %s, %s, %s, '1.0', %s, false) RETURNING id",
+            (created, created, user_id, tool_id, state),
+        )[0]
+
+    def invocation(self, user_id: int, name: str = "wf", state: str = "scheduled") -> int:
+        now = utcnow()
+        hid = self.history(user_id)
+        wid = self.one(
+            "INSERT INTO workflow (create_time, update_time, name, has_cycles, has_errors)"
+            " VALUES (%s, %s, %s, false, false) RETURNING id",
+            (now, now, name),
+        )[0]
+        return self.one(
+            "INSERT INTO workflow_invocation (create_time, update_time, workflow_id, state, history_id)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (now, now, wid, state, hid),
+        )[0]
+
+
+def setup_tiaas_database(cluster: Cluster, name: str = "tiaas") -> None:
+    conn = superuser(cluster)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(TIAAS_ROLE)))
+    conn.close()
+
+
+def bulk_users_with_sessions(rows: GalaxyRows, n: int, prefix: str = "bench") -> list[tuple[int, str]]:
+    """n users, each with one valid session; returns [(user_id, cookie)] (cookies from Galaxy's encoder)."""
+    keys = [uuid.uuid4().hex for _ in range(n)]
+    with rows.conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO galaxy_user (create_time, update_time, email, username, password, external, deleted, purged,"
+            " active) SELECT now(), now(), %s || g || '@example.org', %s || g, 'x', false, false, false, true"
+            " FROM generate_series(1, %s) g ORDER BY g RETURNING id",
+            [prefix + "-", prefix + "-", n],
+        )
+        ids = sorted(r[0] for r in cur.fetchall())
+        cur.execute(
+            "INSERT INTO galaxy_session (create_time, update_time, user_id, session_key, is_valid)"
+            " SELECT now(), now(), u, k, true FROM unnest(%s::int[], %s::text[]) AS t(u, k)",
+            [ids, keys],
+        )
+    return [(uid, encode_cookie(key)) for uid, key in zip(ids, keys, strict=True)]

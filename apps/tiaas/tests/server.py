@@ -1,0 +1,162 @@
+"""Run TIaaS under gunicorn with production settings against the test cluster, and a tiny HTTP client."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+from tests import galaxydb
+from tests.pg import Cluster
+
+APP = Path(__file__).resolve().parent.parent
+SECRET_KEY = "server-test-secret-key-" + "s" * 40
+_CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(
+    cluster: Cluster,
+    galaxy_db: str,
+    workers: int = 2,
+    threads: int = 8,
+    tiaas_db: str = "tiaas",
+    worker_class: str = "gthread",
+    **extra,
+):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIAAS_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
+            "TIAAS_SECRET_KEY": SECRET_KEY,
+            "TIAAS_GALAXY_ID_SECRET": galaxydb.ID_SECRET,
+            "TIAAS_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "TIAAS_HTTPS": "false",
+            "TIAAS_SERVE_STATIC": "true",
+            "TIAAS_DATABASE_URL": cluster.url(tiaas_db, galaxydb.TIAAS_ROLE),
+            "TIAAS_GALAXY_DATABASE_URL": cluster.url(galaxy_db, galaxydb.GALAXY_ROLE),
+            "TIAAS_GALAXY_URL": base,
+            "TIAAS_PUBLIC_URL": base,
+            "TIAAS_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "TIAAS_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update({f"TIAAS_{k.upper()}": str(v) for k, v in extra.items()})
+    log = open(APP / "test-artifacts" / f"gunicorn-{port}.log", "w") if (APP / "test-artifacts").is_dir() else None  # noqa: SIM115
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tiaas.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "-k",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--backlog",
+            "2048",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=APP,
+        env=env,
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            try:
+                status, _, _ = request(base, "GET", "/tiaas/")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become ready")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            log.close()
+
+
+def request(
+    base: str,
+    method: str,
+    path: str,
+    cookies: dict[str, str] | None = None,
+    form: dict | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60,
+):
+    """-> (status, headers dict (lower-case, Set-Cookie values joined), body text)."""
+    host_port = base.split("://", 1)[1]
+    conn = http.client.HTTPConnection(host_port, timeout=timeout)
+    hdrs = dict(headers or {})
+    if cookies:
+        hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read().decode("utf-8", "replace")
+        out = {k.lower(): v for k, v in resp.getheaders()}
+        out["set-cookie"] = "\n".join(v for k, v in resp.getheaders() if k.lower() == "set-cookie")
+        return resp.status, out, data
+    finally:
+        conn.close()
+
+
+class Joiner:
+    """One participant: GET the join page (CSRF token), then POST when told to."""
+
+    def __init__(self, base: str, identifier: str, galaxy_cookie: str) -> None:
+        self.base = base
+        self.path = f"/join-training/{identifier}/"
+        self.cookies = {"galaxysession": galaxy_cookie}
+        self.token = ""
+
+    def prepare(self) -> int:
+        status, headers, body = request(self.base, "GET", self.path, self.cookies)
+        match = re.search(r"tiaas_csrftoken=([^;]+)", headers["set-cookie"])
+        if match:
+            self.cookies["tiaas_csrftoken"] = match[1]
+        token = _CSRF_RE.search(body)
+        self.token = token[1] if token else ""
+        return status
+
+    def join(self) -> tuple[int, float]:
+        started = time.perf_counter()
+        status, _, _ = request(self.base, "POST", self.path, self.cookies, {"csrfmiddlewaretoken": self.token})
+        return status, time.perf_counter() - started

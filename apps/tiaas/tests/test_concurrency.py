@@ -1,0 +1,65 @@
+"""200 participants press "join" at the same moment against gunicorn (production settings, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from training.models import Training
+
+from tests import galaxydb
+from tests.server import Joiner, gunicorn
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+N = 200
+
+
+def burst(joiners: list[Joiner]) -> list[int]:
+    barrier = threading.Barrier(len(joiners))
+    statuses: list[int] = [0] * len(joiners)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        statuses[i] = joiners[i].join()[0]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(joiners))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return statuses
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_simultaneous_first_joins(pg_cluster, workers):
+    db = f"galaxy_conc_{workers}"
+    galaxydb.clone(pg_cluster, db)
+    rows = galaxydb.GalaxyRows(pg_cluster, db)
+    today = dt.date.today()
+    t = Training.objects.create(
+        name="n",
+        email="n@example.org",
+        title="Burst",
+        description="d",
+        start=today,
+        end=today,
+        location=["DE"],
+        attendance=N,
+        training_identifier=f"burst-{workers}",
+        processed=Training.Status.APPROVED,
+    )
+    cookies = [rows.login()[1] for _ in range(N)]
+    with gunicorn(pg_cluster, db, workers=workers, threads=8) as base:
+        joiners = [Joiner(base, t.training_identifier, c) for c in cookies]
+        assert {j.prepare() for j in joiners} == {200}
+        statuses = burst(joiners)
+        assert statuses == [200] * N
+        # and everybody again: still exactly one of everything
+        assert burst(joiners[:50]) == [200] * 50
+    name = t.galaxy_name
+    assert rows.one("SELECT count(*) FROM galaxy_group WHERE name = %s", [name])[0] == 1
+    assert rows.one("SELECT count(*) FROM role WHERE name = %s", [name])[0] == 1
+    assert rows.one("SELECT count(*) FROM group_role_association")[0] == 1
+    assert rows.one("SELECT count(*), count(DISTINCT user_id) FROM user_group_association")[0:2] == (N, N)
+    rows.close()

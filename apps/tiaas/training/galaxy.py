@@ -1,0 +1,221 @@
+"""Everything TIaaS does in Galaxy's database, as parameterised SQL on the ``galaxy`` connection.
+
+The connection's PostgreSQL role holds only the grant set documented in README.md, so nothing here may need more:
+in particular no ``SELECT ... FOR UPDATE`` (that needs UPDATE) and no UPDATE at all.  Role creation is serialised
+with a transaction-scoped advisory lock because ``role.name`` is not unique since Galaxy 24.2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import connections, transaction
+
+log = logging.getLogger(__name__)
+
+ALIAS = "galaxy"
+# First key of the two-key advisory lock: "TIaa" as an int4, so TIaaS locks never collide with other users' keys.
+LOCK_CLASS = 0x54496161
+ROLE_TYPE = "system"
+# Galaxy stores naive UTC timestamps and has no DB defaults: every INSERT sets now() AT TIME ZONE 'UTC'.
+
+
+class GroupDeleted(Exception):
+    """The training's group exists in Galaxy but an admin deleted it; TIaaS will not resurrect it."""
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    user_id: int | None  # None: a valid but anonymous session
+    deleted: bool = False
+
+
+@dataclass
+class JoinResult:
+    group_id: int
+    role_id: int
+    new_member: bool
+    created: list[str] = field(default_factory=list)
+
+
+def user_for_session(session_key: str) -> SessionUser | None:
+    """The user of a *valid* Galaxy session, or None when there is no such valid session."""
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT s.user_id, u.deleted IS TRUE OR u.purged IS TRUE"
+            " FROM galaxy_session s LEFT JOIN galaxy_user u ON u.id = s.user_id"
+            " WHERE s.session_key = %s AND s.is_valid IS TRUE LIMIT 1",
+            [session_key],
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return SessionUser(user_id=row[0], deleted=bool(row[1]) if row[0] is not None else False)
+
+
+def _ready_group(cur, name: str) -> tuple[int, int] | None:
+    """(group_id, role_id) when the group exists and is linked to a live role of the same exact name."""
+    cur.execute(
+        "SELECT g.id, r.id, g.deleted IS TRUE FROM galaxy_group g"
+        " LEFT JOIN group_role_association gra ON gra.group_id = g.id"
+        " LEFT JOIN role r ON r.id = gra.role_id AND r.name = g.name AND r.deleted IS NOT TRUE"
+        " WHERE g.name = %s ORDER BY r.id IS NULL, r.id LIMIT 1",
+        [name],
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    if row[2]:
+        raise GroupDeleted(name)
+    return (row[0], row[1]) if row[1] is not None else None
+
+
+def _set_up(cur, name: str, created: list[str]) -> tuple[int, int]:
+    """Create whatever is missing of group, role and their association.  Caller holds the advisory lock."""
+    cur.execute("SELECT id, deleted IS TRUE FROM galaxy_group WHERE name = %s", [name])
+    row = cur.fetchone()
+    if row is None:
+        cur.execute(
+            "INSERT INTO galaxy_group (name, create_time, update_time, deleted)"
+            " VALUES (%s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', false)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [name],
+        )
+        row = cur.fetchone()
+        if row is None:  # created concurrently by something that does not take our lock (e.g. the old TIaaS)
+            cur.execute("SELECT id FROM galaxy_group WHERE name = %s", [name])
+            row = cur.fetchone()
+        else:
+            created.append("group")
+        group_id = row[0]
+    else:
+        if row[1]:
+            raise GroupDeleted(name)
+        group_id = row[0]
+    # Prefer a live role of the exact name already linked to the group, then the oldest live one.
+    cur.execute(
+        "SELECT r.id FROM role r WHERE r.name = %s AND r.deleted IS NOT TRUE"
+        " ORDER BY NOT EXISTS"
+        " (SELECT 1 FROM group_role_association gra WHERE gra.group_id = %s AND gra.role_id = r.id),"
+        " r.id LIMIT 1",
+        [name, group_id],
+    )
+    row = cur.fetchone()
+    if row is None:
+        cur.execute(
+            "INSERT INTO role (name, description, type, deleted, create_time, update_time)"
+            " VALUES (%s, %s, %s, false, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) RETURNING id",
+            [name, f"TIaaS training {name[len('training-') :]}", ROLE_TYPE],
+        )
+        row = cur.fetchone()
+        created.append("role")
+    role_id = row[0]
+    cur.execute(
+        "INSERT INTO group_role_association (group_id, role_id, create_time, update_time)"
+        " SELECT %s, %s, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') WHERE NOT EXISTS"
+        " (SELECT 1 FROM group_role_association WHERE group_id = %s AND role_id = %s)"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        [group_id, role_id, group_id, role_id],
+    )
+    if cur.fetchone() is not None:
+        created.append("group-role association")
+    return group_id, role_id
+
+
+def join(name: str, user_id: int) -> JoinResult:
+    """Make sure group and role ``name`` exist and are linked, and add the user to the group; one transaction."""
+    created: list[str] = []
+    with transaction.atomic(using=ALIAS), connections[ALIAS].cursor() as cur:
+        ids = _ready_group(cur, name)
+        if ids is None:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_CLASS, name])
+            ids = _ready_group(cur, name)  # someone may have finished the set-up while we waited
+            if ids is None:
+                ids = _set_up(cur, name, created)
+        group_id, role_id = ids
+        cur.execute(
+            "INSERT INTO user_group_association (user_id, group_id, create_time, update_time)"
+            " SELECT %s, %s, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') WHERE NOT EXISTS"
+            " (SELECT 1 FROM user_group_association WHERE user_id = %s AND group_id = %s)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [user_id, group_id, user_id, group_id],
+        )
+        new_member = cur.fetchone() is not None
+    # Audit trail (Galaxy user id only, no names): one line per join.
+    log.info("join %s user=%s new_member=%s created=%s", name, user_id, new_member, ",".join(created) or "-")
+    return JoinResult(group_id=group_id, role_id=role_id, new_member=new_member, created=created)
+
+
+def disassociate(name: str, dry_run: bool = False) -> int:
+    """Remove the link between group ``name`` and role(s) of exactly the same name; return how many links."""
+    with transaction.atomic(using=ALIAS), connections[ALIAS].cursor() as cur:
+        if dry_run:
+            cur.execute(
+                "SELECT count(*) FROM group_role_association gra JOIN galaxy_group g ON g.id = gra.group_id"
+                " JOIN role r ON r.id = gra.role_id WHERE g.name = %s AND r.name = %s",
+                [name, name],
+            )
+            return cur.fetchone()[0]
+        cur.execute(
+            "DELETE FROM group_role_association gra USING galaxy_group g, role r"
+            " WHERE gra.group_id = g.id AND gra.role_id = r.id AND g.name = %s AND r.name = %s",
+            [name, name],
+        )
+        return cur.rowcount
+
+
+def member_ids(name: str) -> list[int]:
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT uga.user_id FROM user_group_association uga JOIN galaxy_group g ON g.id = uga.group_id"
+            " WHERE g.name = %s ORDER BY uga.user_id",
+            [name],
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
+def member_counts(names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT g.name, count(uga.id) FROM galaxy_group g"
+            " LEFT JOIN user_group_association uga ON uga.group_id = g.id"
+            " WHERE g.name = ANY(%s) GROUP BY g.name",
+            [names],
+        )
+        return dict(cur.fetchall())
+
+
+def job_id_lower_bound(since: dt.datetime, margin: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """A job id at or below the first job created at ``since - margin``.
+
+    Job ids grow with time (they come from a sequence when the job row is inserted, and create_time is set at that
+    moment), so a binary search over the primary key finds the bound with ~20 index probes instead of scanning the
+    unindexed create_time column.  The margin absorbs small clock/commit reordering; the exact create_time filter
+    is applied afterwards anyway.  Cached per minute.
+    """
+    target = (since - margin).replace(second=0, microsecond=0)
+    cache_key = f"tiaas:job-lb:{target.isoformat()}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
+    with connections[ALIAS].cursor() as cur:
+        cur.execute("SELECT min(id), max(id) FROM job")
+        lo, hi = cur.fetchone()
+        if lo is None:
+            return 0
+        hi += 1  # answer in [lo, hi]; hi means "none yet"
+        while lo < hi:
+            mid = (lo + hi) // 2
+            cur.execute("SELECT id, create_time FROM job WHERE id >= %s ORDER BY id LIMIT 1", [mid])
+            row = cur.fetchone()
+            if row is None or row[1] is None or row[1] >= target:
+                hi = mid
+            else:
+                lo = row[0] + 1
+    cache.set(cache_key, lo, 60)
+    return lo

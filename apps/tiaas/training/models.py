@@ -1,0 +1,106 @@
+"""TIaaS's own data: one row per training request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+IDENTIFIER_RE = r"^[-a-z0-9]{1,20}\Z"
+identifier_validator = RegexValidator(
+    IDENTIFIER_RE,
+    "Use 1 to 20 lowercase letters, digits or hyphens.",
+    code="invalid_identifier",
+)
+REDACTED_NAME = "redacted"
+REDACTED_EMAIL = "redacted@invalid.example"
+
+
+def new_pseudonym_salt() -> str:
+    return secrets.token_hex(16)
+
+
+class Training(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "UN", "Pending"
+        APPROVED = "AP", "Approved"
+        REJECTED = "RE", "Rejected"
+
+    received = models.DateTimeField(auto_now_add=True)
+    name = models.CharField("requester name", max_length=64)
+    email = models.EmailField("requester email")
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=4000)
+    start = models.DateField()
+    end = models.DateField()
+    website = models.URLField(blank=True, max_length=500)
+    location = CountryField(multiple=True, blank=True, max_length=750)
+    use_gtn = models.BooleanField("uses the Galaxy Training Network", default=False)
+    gtn_links = models.TextField("GTN tutorials used", blank=True, max_length=4000)
+    non_gtn_links = models.TextField("other material", blank=True, max_length=4000)
+    attendance = models.PositiveIntegerField(
+        "expected attendance", validators=[MinValueValidator(1), MaxValueValidator(10**6)]
+    )
+    training_identifier = models.CharField(
+        max_length=20, unique=True, validators=[identifier_validator], help_text="Lowercase [-a-z0-9], at most 20."
+    )
+    advertise = models.BooleanField("may be advertised publicly", default=False)
+    retain_contact = models.BooleanField("consents to contact data being kept longer", default=False)
+    other_requests = models.TextField(blank=True, max_length=4000)
+    late_request = models.BooleanField(default=False, help_text="Submitted inside the late-request window.")
+    late_reason = models.TextField(blank=True, max_length=2000)
+
+    processed = models.CharField("status", max_length=2, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    roles_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When disassociate_training_roles last unlinked the Galaxy group and role."
+    )
+    pseudonym_salt = models.CharField(max_length=32, default=new_pseudonym_salt, editable=False)
+
+    class Meta:
+        ordering = ["-start", "training_identifier"]
+        indexes = [models.Index(fields=["processed", "start", "end"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="training_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(training_identifier__regex=r"^[-a-z0-9]{1,20}$"), name="training_identifier_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.training_identifier
+
+    @property
+    def galaxy_name(self) -> str:
+        """Name of the Galaxy group and role: ``training-<identifier>``."""
+        return f"training-{self.training_identifier}"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.processed == self.Status.APPROVED
+
+    def join_window(self) -> tuple[dt.datetime, dt.datetime]:
+        """[opens, closes): start-of-start-day minus flex to end-of-end-day plus flex, in the site time zone."""
+        flex = dt.timedelta(hours=settings.TIAAS["JOIN_FLEX_HOURS"])
+        tz = timezone.get_default_timezone()
+        opens = dt.datetime.combine(self.start, dt.time.min, tzinfo=tz) - flex
+        closes = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz) + flex
+        return opens, closes
+
+    def redaction_due(self) -> dt.date:
+        days = settings.TIAAS["GDPR_REDACT_DAYS_WITH_CONSENT" if self.retain_contact else "GDPR_REDACT_DAYS"]
+        return self.end + dt.timedelta(days=days)
+
+    def redact(self) -> None:
+        self.name = REDACTED_NAME
+        self.email = REDACTED_EMAIL
+        self.redacted_at = timezone.now()

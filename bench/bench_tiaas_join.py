@@ -1,0 +1,141 @@
+"""Benchmark: 200 distinct participants press "join" at the same moment.
+
+The service runs under gunicorn (production settings, gthread workers) against a fresh Galaxy database with the
+real schema where the training's group and role do not exist yet; the Galaxy connection uses the least-privilege
+role.  Each participant first loads the join page (CSRF token), then all POST together behind a barrier.
+Prints errors (must be 0), duplicate rows (must be 0) and the time until all are joined, for 2 and 8 workers.
+
+    .venv/bin/python bench/bench_tiaas_join.py [--participants 200] [--workers 2 8] [--threads 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "apps" / "tiaas"
+sys.path.insert(0, str(APP))
+
+from tests.pg import Cluster  # noqa: E402
+from tests.server import SECRET_KEY, Joiner, gunicorn  # noqa: E402
+
+from tests import galaxydb  # noqa: E402
+
+
+def make_training(cluster: Cluster, db: str, identifier: str) -> None:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
+        "TIAAS_SECRET_KEY": SECRET_KEY,
+        "TIAAS_GALAXY_ID_SECRET": galaxydb.ID_SECRET,
+        "TIAAS_ALLOWED_HOSTS": "127.0.0.1",
+        "TIAAS_DATABASE_URL": cluster.url(db, galaxydb.TIAAS_ROLE),
+        "TIAAS_GALAXY_DATABASE_URL": cluster.url("postgres", galaxydb.GALAXY_ROLE),
+    }
+    today = dt.date.today().isoformat()
+    code = (
+        "import django, datetime as dt; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from training.models import Training;"
+        f"d = dt.date.fromisoformat('{today}');"
+        "Training.objects.create(name='n', email='n@example.org', title='Burst', description='d', start=d, end=d,"
+        f" location=['DE'], attendance=200, training_identifier='{identifier}', processed='AP')"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=APP, env={**os.environ, **env}, check=True)  # noqa: S603
+
+
+def run(cluster: Cluster, workers: int, threads: int, participants: int, worker_class: str = "gthread") -> dict:
+    gdb = f"galaxy_join_{workers}_{worker_class}"
+    tdb = f"tiaas_join_{workers}_{worker_class}"
+    identifier = f"burst-{workers}"
+    galaxydb.clone(cluster, gdb)
+    galaxydb.setup_tiaas_database(cluster, tdb)
+    make_training(cluster, tdb, identifier)
+    rows = galaxydb.GalaxyRows(cluster, gdb)
+    cookies = [c for _, c in galaxydb.bulk_users_with_sessions(rows, participants)]
+    with gunicorn(cluster, gdb, workers=workers, threads=threads, tiaas_db=tdb, worker_class=worker_class) as base:
+        joiners = [Joiner(base, identifier, c) for c in cookies]
+        prepared = {j.prepare() for j in joiners}
+        assert prepared == {200}, prepared
+        barrier = threading.Barrier(participants + 1)
+        results: list[tuple[int, float]] = [(0, 0.0)] * participants
+
+        def go(i: int) -> None:
+            barrier.wait()
+            try:
+                results[i] = joiners[i].join()
+            except OSError as exc:
+                results[i] = (-1, 0.0)
+                print("client error", exc)
+
+        threads_ = [threading.Thread(target=go, args=(i,)) for i in range(participants)]
+        for t in threads_:
+            t.start()
+        barrier.wait()
+        started = time.perf_counter()
+        for t in threads_:
+            t.join()
+        elapsed = time.perf_counter() - started
+    name = f"training-{identifier}"
+    groups = rows.one("SELECT count(*) FROM galaxy_group WHERE name = %s", [name])[0]
+    roles = rows.one("SELECT count(*) FROM role WHERE name = %s", [name])[0]
+    links = rows.one("SELECT count(*) FROM group_role_association")[0]
+    members, distinct = rows.one("SELECT count(*), count(DISTINCT user_id) FROM user_group_association")
+    rows.close()
+    errors = sum(1 for s, _ in results if s != 200)
+    return {
+        "workers": workers,
+        "threads": threads if worker_class == "gthread" else 1,
+        "class": worker_class,
+        "errors": errors,
+        "duplicates": (groups - 1) + (roles - 1) + (links - 1) + (members - distinct),
+        "members": members,
+        "groups": groups,
+        "roles": roles,
+        "links": links,
+        "elapsed": elapsed,
+        "p50": statistics.median(t for _, t in results) * 1000,
+        "max": max(t for _, t in results) * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 8])
+    parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="tiaas-bench-"))
+    cluster = Cluster.start(root)
+    failed = False
+    try:
+        galaxydb.create_roles(cluster)
+        galaxydb.build_template(cluster)
+        for workers in args.workers:
+            r = run(cluster, workers, args.threads, args.participants, args.worker_class)
+            print(
+                f"{args.participants} simultaneous joins, {r['workers']} gunicorn {r['class']} workers"
+                f" x {r['threads']} threads:"
+                f" errors {r['errors']}, duplicate rows {r['duplicates']}"
+                f" (groups {r['groups']}, roles {r['roles']}, group-role {r['links']}, members {r['members']}),"
+                f" all joined after {r['elapsed'] * 1000:.0f} ms"
+                f" (per request p50 {r['p50']:.0f} ms, max {r['max']:.0f} ms)"
+            )
+            failed |= bool(r["errors"] or r["duplicates"] or r["members"] != args.participants)
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
