@@ -15,31 +15,15 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import yaml
 from psycopg2 import errors
 
 APPLICATION_NAME = "ansible-galaxyops"  # plugins/module_utils/_postgres.py
 
-TIAAS_GRANTS = [
-    {
-        "objects": ["galaxy_user", "galaxy_session", "job", "history", "workflow", "workflow_invocation"],
-        "privileges": ["SELECT"],
-    },
-    {
-        "objects": ["user_group_association", "galaxy_group", "role", "group_role_association"],
-        "privileges": ["SELECT", "INSERT"],
-    },
-    {"objects": ["group_role_association"], "privileges": ["DELETE"]},
-    {
-        "type": "sequence",
-        "objects": [
-            "role_id_seq",
-            "galaxy_group_id_seq",
-            "group_role_association_id_seq",
-            "user_group_association_id_seq",
-        ],
-        "privileges": ["USAGE", "SELECT"],
-    },
-]
+# The grant set the role ships (postgresql_privileges_tiaas_grants): the tests prove that very variable,
+# against the catalog rows EXPECTED below, which restate the list independently.
+ROLE_DEFAULTS = Path(__file__).resolve().parents[2] / "roles" / "postgresql_privileges" / "defaults" / "main.yml"
+TIAAS_GRANTS = yaml.safe_load(ROLE_DEFAULTS.read_text())["postgresql_privileges_tiaas_grants"]
 
 EXPECTED = (
     {

@@ -19,11 +19,14 @@ REPO = Path(__file__).resolve().parents[3]
 HARNESS = REPO / "scripts" / "harness"
 BUILD = REPO / "images" / "debian12" / "build.sh"
 
+_CACHE = tempfile.TemporaryDirectory(prefix="galaxyops-cache-")
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the harness runs as root")
 
 
 def run(argv, env=None, user=None, cwd=None, timeout=120):
-    full_env = {**os.environ, **(env or {})}
+    # A private cache dir: these runs must not touch the logs and timings of a harness run around them.
+    full_env = {**os.environ, "GALAXYOPS_CACHE_DIR": _CACHE.name, **(env or {})}
     if user:
         argv = ["runuser", "-u", user, "--", *argv]
     return subprocess.run(argv, env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
