@@ -104,3 +104,17 @@ class Training(models.Model):
         self.name = REDACTED_NAME
         self.email = REDACTED_EMAIL
         self.redacted_at = timezone.now()
+
+
+class LoginFailure(models.Model):
+    """A failed admin login, kept only for the throttle window (see training/throttle.py)."""
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "failed admin login"
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address or 'unknown'} at {self.created:%Y-%m-%d %H:%M}"

@@ -33,6 +33,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "training.throttle.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -155,5 +156,11 @@ TIAAS = {
     "GDPR_REDACT_DAYS": CONFIG.int("gdpr_redact_days", 60, 0, 3650),
     "GDPR_REDACT_DAYS_WITH_CONSENT": CONFIG.int("gdpr_redact_days_with_consent", 425, 0, 3650),
     "MAX_ATTENDANCE": CONFIG.int("max_attendance", 5000, 1, 10**6),
+    # Admin login brute-force protection (failures per user name, per client address, inside the window).
+    "ADMIN_LOGIN_MAX_FAILURES": CONFIG.int("admin_login_max_failures", 5, 1, 1000),
+    "ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS": CONFIG.int("admin_login_max_failures_per_address", 20, 1, 10000),
+    "ADMIN_LOGIN_WINDOW_MINUTES": CONFIG.int("admin_login_window_minutes", 15, 1, 24 * 60),
+    # Header nginx sets to the client address (e.g. X-Real-IP); empty: the socket's address.
+    "CLIENT_ADDRESS_HEADER": CONFIG.str("client_address_header", ""),
 }
 CSRF_FAILURE_VIEW = "training.views.csrf_failure"
