@@ -89,3 +89,27 @@ def test_gdpr_redaction(make_training, settings):
         t.refresh_from_db()
         assert (t.name == REDACTED_NAME and t.email == REDACTED_EMAIL and t.redacted_at is not None) is redacted
     assert "redacted 0 training(s)" in run("redact_contact_data")
+
+
+def test_gdpr_redaction_clears_private_text(make_training, settings):
+    settings.TIAAS = {**settings.TIAAS, "GDPR_REDACT_DAYS": 60}
+    ended = {"start": TODAY - dt.timedelta(days=70), "end": TODAY - dt.timedelta(days=61)}
+    text = {
+        "description": "Run by Jane Doe, +49 123",
+        "website": "https://jane.example.org/course",
+        "gtn_links": "https://training.galaxyproject.org/x",
+        "non_gtn_links": "https://jane.example.org/slides",
+        "other_requests": "Please call Jane at +49 123",
+    }
+    public = make_training(advertise=True, title="Public course", **ended, **text)
+    private = make_training(advertise=False, title="Private course", **ended, **text)
+    run("redact_contact_data")
+    public.refresh_from_db()
+    private.refresh_from_db()
+    for t in (public, private):
+        assert t.other_requests == "" and t.late_reason == ""
+        assert t.title.endswith("course") and t.attendance >= 1 and t.start == ended["start"]  # kept for stats
+    assert public.description == text["description"] and public.website == text["website"]  # agreed to publish
+    assert private.description == "(redacted)"
+    for field in ("website", "gtn_links", "non_gtn_links"):
+        assert getattr(private, field) == "", field

@@ -19,6 +19,7 @@ identifier_validator = RegexValidator(
 )
 REDACTED_NAME = "redacted"
 REDACTED_EMAIL = "redacted@invalid.example"
+REDACTED_TEXT = "(redacted)"
 
 
 def new_pseudonym_salt() -> str:
@@ -100,10 +101,26 @@ class Training(models.Model):
         days = settings.TIAAS["GDPR_REDACT_DAYS_WITH_CONSENT" if self.retain_contact else "GDPR_REDACT_DAYS"]
         return self.end + dt.timedelta(days=days)
 
-    def redact(self) -> None:
+    # Always private (messages to the admins): cleared with the contact data.
+    PRIVATE_TEXT_FIELDS = ("other_requests", "late_reason")
+    # Free text and links the requester wrote; public only when they agreed to advertise the training.
+    UNADVERTISED_TEXT_FIELDS = ("description", "website", "gtn_links", "non_gtn_links")
+
+    def redact(self) -> list[str]:
+        """Remove personal data; keep what the statistics need (title, dates, countries, attendance, GTN use).
+
+        Returns the names of the fields it changed, for ``save(update_fields=...)``.
+        """
         self.name = REDACTED_NAME
         self.email = REDACTED_EMAIL
+        fields = ["name", "email", *self.PRIVATE_TEXT_FIELDS]
+        if not self.advertise:
+            fields += self.UNADVERTISED_TEXT_FIELDS
+        for name in fields[2:]:
+            # A required field gets a placeholder, so the record stays valid in the admin form.
+            setattr(self, name, "" if self._meta.get_field(name).blank else REDACTED_TEXT)
         self.redacted_at = timezone.now()
+        return [*fields, "redacted_at"]
 
 
 class LoginFailure(models.Model):

@@ -1,5 +1,8 @@
 """GDPR: replace the requester's name and email some time after the training ended.
 
+With them go the private notes to the admins (other requests, late-request reason) and, for trainings that were
+never advertised, the free text and links; title, dates, countries and attendance stay for the statistics.
+
 The delay is ``gdpr_redact_days`` (default 60) or, when the requester consented to a longer retention,
 ``gdpr_redact_days_with_consent`` (default 425).  Idempotent; run it daily from a systemd timer.
 """
@@ -36,6 +39,5 @@ class Command(BaseCommand):
                 log.info(message)
                 self.stdout.write(message)
                 if not dry_run:
-                    training.redact()
-                    training.save(update_fields=["name", "email", "redacted_at"])
+                    training.save(update_fields=training.redact())
         self.stdout.write(f"{'would redact' if dry_run else 'redacted'} {count} training(s)")
