@@ -151,8 +151,9 @@ class PgCluster:
             raise PgClusterError(f"PostgreSQL did not start: {res.stderr.strip()} {log}")
         return cluster
 
-    def stop(self) -> None:
-        _run_as(self.run_user, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; ``mode`` is pg_ctl's shutdown mode (``immediate`` for a quick teardown)."""
+        _run_as(self.run_user, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
 
     def dsn(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
         """A libpq keyword/value connection string for this cluster."""
@@ -161,14 +162,15 @@ class PgCluster:
             parts.append(f"password={password}")
         return " ".join(parts)
 
-    def url(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
+    def url(
+        self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None, driver: str = "postgresql"
+    ) -> str:
         """An SQLAlchemy/Django style URL (socket directory passed as the host query parameter)."""
         from urllib.parse import quote
 
         auth = quote(user, safe="") + (":" + quote(password, safe="") if password is not None else "")
-        return (
-            f"postgresql://{auth}@/{quote(dbname, safe='')}?host={quote(str(self.socketdir), safe='')}&port={self.port}"
-        )
+        host = quote(str(self.socketdir), safe="")
+        return f"{driver}://{auth}@/{quote(dbname, safe='')}?host={host}&port={self.port}"
 
 
 def main(argv: list[str]) -> int:

@@ -44,7 +44,7 @@ def django_db_setup(pg_cluster, django_db_blocker):
         )
     conn.close()
     galaxydb.clone(pg_cluster, GALAXY_DB)
-    common = {"HOST": str(pg_cluster.sockdir), "PORT": str(pg_cluster.port), "PASSWORD": "", "CONN_MAX_AGE": 0}
+    common = {"HOST": str(pg_cluster.socketdir), "PORT": str(pg_cluster.port), "PASSWORD": "", "CONN_MAX_AGE": 0}
     settings.DATABASES["default"].update(common, NAME=TIAAS_DB, USER=galaxydb.TIAAS_ROLE)
     settings.DATABASES["galaxy"].update(common, NAME=GALAXY_DB, USER=galaxydb.GALAXY_ROLE)
     for c in connections.all():

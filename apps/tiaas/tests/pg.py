@@ -1,125 +1,32 @@
-"""A throwaway PostgreSQL cluster for the TIaaS tests (self-contained; mirrors tests/support/pgcluster.py).
+"""A throwaway PostgreSQL cluster for the TIaaS tests and benchmarks.
 
-PostgreSQL refuses to run as root, so as root the cluster runs as Debian's ``postgres`` user.  It listens only on
-a Unix socket inside its own directory, with trust authentication (privileges are still enforced).
+It is the collection's shared helper, ``tests/support/pgcluster.py`` (the app's tests run from a checkout of the
+collection; they are not shipped). It is loaded by path because both test trees are packages named ``tests``.
+The TIaaS suite adds room for its 200-participant concurrency test and a teardown that does not wait.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import subprocess
-from dataclasses import dataclass
+import importlib.util
+import sys
 from pathlib import Path
-from urllib.parse import quote
 
-SUPERUSER = "postgres"
+_SHARED = Path(__file__).resolve().parents[3] / "tests" / "support" / "pgcluster.py"
+_spec = importlib.util.spec_from_file_location("galaxyops_pgcluster", _SHARED)
+if _spec is None or _spec.loader is None:
+    raise ImportError(f"the shared PostgreSQL test helper is missing: {_SHARED}")
+pgcluster = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("galaxyops_pgcluster", pgcluster)
+_spec.loader.exec_module(pgcluster)
 
-
-def _bindir() -> Path:
-    if os.environ.get("PG_BINDIR"):
-        return Path(os.environ["PG_BINDIR"])
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    if found:
-        return Path(found[-1]).parent
-    which = shutil.which("initdb")
-    if which:
-        return Path(which).resolve().parent
-    raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql (requirements/apt-tiaas.txt)")
+SUPERUSER = pgcluster.SUPERUSER
+TIAAS_SERVER_SETTINGS = {"max_connections": "400", "shared_buffers": "256MB"}
 
 
-def _run(user: str | None, argv: list[str]) -> subprocess.CompletedProcess:
-    if user:
-        argv = ["runuser", "-u", user, "--", *argv]
-    return subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-
-
-@dataclass
-class Cluster:
-    root: Path
-    port: int
-    bindir: Path
-    run_user: str | None
-
-    @property
-    def sockdir(self) -> Path:
-        return self.root / "sock"
-
+class Cluster(pgcluster.PgCluster):
     @classmethod
     def start(cls, root: Path, port: int = 5432, settings: dict[str, str] | None = None) -> Cluster:
-        root = Path(root).resolve()
-        run_user = None
-        if os.geteuid() == 0:
-            pwd.getpwnam(SUPERUSER)
-            run_user = SUPERUSER
-        cluster = cls(root, port, _bindir(), run_user)
-        (root / "sock").mkdir(parents=True, exist_ok=True)
-        if run_user:
-            for parent in [root, *root.parents]:
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(parent, mode | 0o001)
-            shutil.chown(root, run_user)
-            shutil.chown(root / "sock", run_user)
-        data = root / "data"
-        if not (data / "PG_VERSION").exists():
-            res = _run(
-                run_user,
-                [
-                    str(cluster.bindir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    SUPERUSER,
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C.UTF-8",
-                    "--no-sync",
-                ],
-            )
-            if res.returncode:
-                raise RuntimeError(f"initdb failed: {res.stderr}")
-        opts = {
-            "listen_addresses": "''",
-            "unix_socket_directories": f"'{root / 'sock'}'",
-            "port": str(port),
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-            "max_connections": "400",
-            "shared_buffers": "256MB",
-        }
-        opts.update(settings or {})
-        res = _run(
-            run_user,
-            [
-                str(cluster.bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                " ".join(f"-c {k}={v}" for k, v in opts.items()),
-                "start",
-            ],
-        )
-        if res.returncode:
-            log = (root / "server.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start: {res.stderr} {log}")
-        return cluster
+        return super().start(root, port, {**TIAAS_SERVER_SETTINGS, **(settings or {})})
 
-    def stop(self) -> None:
-        _run(
-            self.run_user, [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"]
-        )
-
-    def dsn(self, db: str = "postgres", user: str = SUPERUSER) -> str:
-        return f"host={self.sockdir} port={self.port} dbname={db} user={user}"
-
-    def url(self, db: str = "postgres", user: str = SUPERUSER, driver: str = "postgresql") -> str:
-        return f"{driver}://{quote(user)}@/{quote(db)}?host={quote(str(self.sockdir), safe='')}&port={self.port}"
+    def stop(self, mode: str = "immediate") -> None:
+        super().stop(mode)
