@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from psycopg2 import sql
+from psycopg import sql
 
 from tests import galaxydb
 from tests.pg import Cluster

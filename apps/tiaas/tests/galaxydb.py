@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import uuid
+from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
+import psycopg
+import yaml
+from psycopg import sql
 
 from tests.pg import Cluster
 
@@ -19,23 +21,34 @@ TIAAS_ROLE = "tiaas"
 TEMPLATE_DB = "galaxy_template"
 ID_SECRET = "test-galaxy-id-secret"
 
-# Exactly the documented grant set (README.md), nothing more.
-GRANTS = [
-    ("SELECT", ["galaxy_user", "galaxy_session", "job", "history", "workflow", "workflow_invocation"], "TABLE"),
-    ("SELECT, INSERT", ["user_group_association", "galaxy_group", "role", "group_role_association"], "TABLE"),
-    ("DELETE", ["group_role_association"], "TABLE"),
-    (
-        "USAGE, SELECT",
-        ["role_id_seq", "galaxy_group_id_seq", "group_role_association_id_seq", "user_group_association_id_seq"],
-        "SEQUENCE",
-    ),
-]
+# The TIaaS grant set has one home, the postgresql_privileges role's defaults; the tests grant exactly that set
+# and nothing more, so a table missing from the role's set fails the tests that need it.
+ROLE_DEFAULTS = Path(__file__).resolve().parents[3] / "roles" / "postgresql_privileges" / "defaults" / "main.yml"
+_OBJECT_KINDS = {"table": "TABLE", "sequence": "SEQUENCE"}
+_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "USAGE"}
 
 
-def superuser(cluster: Cluster, db: str = "postgres"):
-    conn = psycopg2.connect(cluster.dsn(db))
-    conn.autocommit = True
-    return conn
+def grant_set() -> list[dict]:
+    return yaml.safe_load(ROLE_DEFAULTS.read_text())["postgresql_privileges_tiaas_grants"]
+
+
+def grant_statements(role: str) -> list[sql.Composed]:
+    statements = []
+    for grant in grant_set():
+        kind = _OBJECT_KINDS[grant["type"]]  # a new kind of object in the set needs a line here
+        statements.append(
+            sql.SQL("GRANT {} ON {} {} TO {}").format(
+                sql.SQL(", ").join(sql.SQL(_PRIVILEGES.intersection([p.upper()]).pop()) for p in grant["privileges"]),
+                sql.SQL(kind),
+                sql.SQL(", ").join(sql.Identifier(o) for o in grant["objects"]),
+                sql.Identifier(role),
+            )
+        )
+    return statements
+
+
+def superuser(cluster: Cluster, db: str = "postgres") -> psycopg.Connection:
+    return psycopg.connect(cluster.dsn(db), autocommit=True)
 
 
 def create_roles(cluster: Cluster) -> None:
@@ -55,19 +68,12 @@ def build_template(cluster: Cluster) -> None:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
     conn.close()
     with tempfile.TemporaryDirectory() as scratch:
-        model = mapping.init(scratch, cluster.url(TEMPLATE_DB, driver="postgresql+psycopg2"), create_tables=True)
+        model = mapping.init(scratch, cluster.url(TEMPLATE_DB, driver="postgresql+psycopg"), create_tables=True)
         model.engine.dispose()
     conn = superuser(cluster, TEMPLATE_DB)
     with conn.cursor() as cur:
-        for privs, objects, kind in GRANTS:
-            cur.execute(
-                sql.SQL("GRANT {} ON {} {} TO {}").format(
-                    sql.SQL(privs),
-                    sql.SQL(kind),
-                    sql.SQL(", ").join(sql.Identifier(o) for o in objects),
-                    sql.Identifier(GALAXY_ROLE),
-                )
-            )
+        for statement in grant_statements(GALAXY_ROLE):
+            cur.execute(statement)
     conn.close()
 
 

@@ -63,6 +63,8 @@ def gunicorn(
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:tiaas.gunicorn_conf",
             "tiaas.wsgi",
             "-b",
             f"127.0.0.1:{port}",

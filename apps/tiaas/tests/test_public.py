@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import icalendar
 import pytest
-from training.ical import escape_text, fold
+from prometheus_client.parser import text_string_to_metric_families
 from training.models import Training
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])
@@ -68,28 +69,30 @@ def test_ics_feed(client, make_training):
         start=TODAY,
         end=TODAY,
         website="https://example.org/x",
+        location=["DE", "FR"],
     )
-    make_training(title="Hidden", advertise=False)
+    hidden = make_training(title="Hidden", advertise=False, description="secret plans")
     r = client.get("/tiaas/calendar.ics")
     assert r["Content-Type"].startswith("text/calendar")
     body = r.content.decode()
+    # RFC 5545 framing: CRLF line ends, content lines folded at 75 octets.
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
     assert "\n" not in body.replace("\r\n", "")
-    for line in body.split("\r\n"):
-        assert len(line.encode()) <= 75
-    unfolded = body.replace("\r\n ", "")
-    assert "SUMMARY:A\\; B\\, C\\\\D" in unfolded
-    assert "DESCRIPTION:line1\\nline2 " in unfolded
-    assert f"DTSTART;VALUE=DATE:{TODAY:%Y%m%d}" in unfolded
-    assert f"DTEND;VALUE=DATE:{TODAY + dt.timedelta(days=1):%Y%m%d}" in unfolded
-    assert f"UID:tiaas-training-{t.pk}@testserver" in unfolded
-    assert "Hidden" not in unfolded and "SUMMARY:Training (private)" in unfolded
-
-
-def test_ical_helpers():
-    assert escape_text("a\r\nb;c,d\\e\x00") == "a\\nb\\;c\\,d\\\\e"
-    folded = fold("X:" + "€" * 40)
-    assert all(len(p.encode()) <= 75 for p in folded.split("\r\n"))
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+    # Parsed back by a real iCalendar parser, every value round-trips.
+    cal = icalendar.Calendar.from_ical(r.content)
+    assert str(cal["VERSION"]) == "2.0"
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    event = events[f"tiaas-training-{t.pk}@testserver"]
+    assert str(event["SUMMARY"]) == "A; B, C\\D"
+    assert str(event["DESCRIPTION"]) == "line1\nline2 " + "é" * 80
+    assert event.decoded("DTSTART") == TODAY
+    assert event.decoded("DTEND") == TODAY + dt.timedelta(days=1)
+    assert str(event["URL"]) == "https://example.org/x"
+    assert str(event["LOCATION"]) == "Germany, France"
+    private = events[f"tiaas-training-{hidden.pk}@testserver"]
+    assert str(private["SUMMARY"]) == "Training (private)" and str(private["CLASS"]) == "PRIVATE"
+    assert "DESCRIPTION" not in private and "Hidden" not in body and "secret plans" not in body
 
 
 def test_metrics_not_public(client, admin_client, make_training, gx):
@@ -101,12 +104,40 @@ def test_metrics_not_public(client, admin_client, make_training, gx):
     c.post(f"/join-training/{t.training_identifier}/")
     r = client.get("/tiaas/metrics", headers={"Authorization": "Bearer test-metrics-token"})
     assert r.status_code == 200
-    text = r.content.decode()
-    assert 'tiaas_trainings{state="approved"} 1' in text
-    assert "tiaas_trainings_running 1" in text
-    assert f'tiaas_training_members{{training="{t.training_identifier}"}} 1' in text
-    assert f'tiaas_training_jobs{{training="{t.training_identifier}",state="ok"}} 0' in text
+    assert r["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    samples = metric_samples(r.content.decode())
+    assert samples[("tiaas_trainings", (("state", "approved"),))] == 1
+    assert samples[("tiaas_trainings", (("state", "pending"),))] == 0
+    assert samples[("tiaas_trainings_running", ())] == 1
+    assert samples[("tiaas_training_members", (("training", t.training_identifier),))] == 1
+    assert samples[("tiaas_training_jobs", (("state", "ok"), ("training", t.training_identifier)))] == 0
     assert admin_client.get("/tiaas/metrics").status_code == 200
+
+
+def metric_samples(text: str) -> dict[tuple, float]:
+    """Parse the exposition with Prometheus' own parser: {(name, sorted labels): value}."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_jobs_and_escape_labels(client, make_training, gx):
+    make_training(training_identifier="m-1")
+    uid, cookie = gx.login()
+    c = client.__class__()
+    c.cookies["galaxysession"] = cookie
+    assert c.post("/join-training/m-1/").status_code == 200
+    for state in ["ok", "ok", "error", "running", "weird-state"]:
+        gx.job(uid, state=state)
+    gx.job(gx.user(), state="ok")  # not a member
+    samples = metric_samples(
+        client.get("/tiaas/metrics", headers={"Authorization": "Bearer test-metrics-token"}).content.decode()
+    )
+    jobs = {dict(labels)["state"]: v for (name, labels), v in samples.items() if name == "tiaas_training_jobs"}
+    assert jobs["ok"] == 2 and jobs["error"] == 1 and jobs["running"] == 1 and jobs["other"] == 1
+    assert sum(jobs.values()) == 5
 
 
 def test_metrics_without_token_configured(client, settings):

@@ -111,8 +111,12 @@ def test_each_field_is_validated(client, field, value, message):
 def test_identifier_is_normalised_and_unique(client):
     assert client.post("/tiaas/new/", valid(training_identifier="  GAL-101 ")).status_code == 302
     assert Training.objects.filter(training_identifier="gal-101").exists()
-    r = client.post("/tiaas/new/", valid(training_identifier="gal-101"))
+    # Somebody else (another title or requester) asking for the same identifier is told it is taken.
+    r = client.post("/tiaas/new/", valid(training_identifier="gal-101", title="Another course"))
     assert r.status_code == 400 and "already taken" in str(r.context["form"].errors["training_identifier"])
+    r = client.post("/tiaas/new/", valid(training_identifier="gal-101", email="eve@example.org"))
+    assert r.status_code == 400 and "already taken" in str(r.context["form"].errors["training_identifier"])
+    assert Training.objects.count() == 1
 
 
 def test_late_requests_need_the_explicit_override(client, settings):

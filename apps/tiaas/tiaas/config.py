@@ -94,8 +94,20 @@ class Config:
         return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def database_from_url(url: str, *, conn_max_age: int = 60, statement_timeout_ms: int | None = None) -> dict[str, Any]:
-    """Turn ``postgresql://user:pw@host:port/db?host=/socket&sslmode=require`` or ``sqlite:///path`` into DATABASES."""
+def database_from_url(
+    url: str,
+    *,
+    conn_max_age: int = 60,
+    statement_timeout_ms: int | None = None,
+    pool_size: int | None = None,
+    pool_timeout: int = 10,
+) -> dict[str, Any]:
+    """Turn ``postgresql://user:pw@host:port/db?host=/socket&sslmode=require`` or ``sqlite:///path`` into DATABASES.
+
+    With ``pool_size``, a PostgreSQL database gets a psycopg connection pool of at most that many connections per
+    process (opened on demand, closed after 5 idle minutes; a request waits up to ``pool_timeout`` seconds for one)
+    instead of one persistent connection per thread.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "sqlite":
@@ -111,6 +123,10 @@ def database_from_url(url: str, *, conn_max_age: int = 60, statement_timeout_ms:
             options[key] = query[key]
     if statement_timeout_ms:
         options["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    persistent: dict[str, Any] = {"CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": True}
+    if pool_size:
+        options["pool"] = {"min_size": 0, "max_size": pool_size, "timeout": pool_timeout, "max_idle": 300}
+        persistent = {"CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": True}  # Django's pool needs CONN_MAX_AGE 0
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
@@ -119,8 +135,7 @@ def database_from_url(url: str, *, conn_max_age: int = 60, statement_timeout_ms:
         "HOST": query.get("host") or (parts.hostname or ""),
         "PORT": str(query.get("port") or (parts.port or "")),
         "OPTIONS": options,
-        "CONN_MAX_AGE": conn_max_age,
-        "CONN_HEALTH_CHECKS": True,
+        **persistent,
     }
 
 

@@ -22,7 +22,7 @@ if settings.SERVE_STATIC:
 
     urlpatterns.append(re_path("^" + settings.STATIC_URL.lstrip("/") + "(?P<path>.*)$", serve, {"insecure": True}))
 
-handler400 = "training.views.handler400"
-handler403 = "training.views.handler403"
-handler404 = "training.views.handler404"
-handler500 = "training.views.handler500"
+handler400 = "training.errors.handler400"
+handler403 = "training.errors.handler403"
+handler404 = "training.errors.handler404"
+handler500 = "training.errors.handler500"

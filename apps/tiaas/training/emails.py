@@ -26,8 +26,8 @@ def _send(subject: str, template: str, context: dict, recipients: list[str]) -> 
     body = render_to_string(template, context)
     try:
         send_mail(_subject(subject), body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except Exception:  # a mail outage must not break the request; it is logged for the operator
-        log.exception("could not send %r to %s", subject, recipients)
+    except Exception as exc:  # a mail outage must not break the request; it is logged for the operator  # noqa: BLE001
+        log.error("could not send %r to %s: %s", subject, recipients, exc)
 
 
 def new_request(training) -> None:

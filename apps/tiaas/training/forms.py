@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django import forms
 from django.conf import settings
@@ -11,15 +10,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
-from training.models import Training
+from training.models import IDENTIFIER_MAX_LENGTH, IDENTIFIER_TAKEN, Training, identifier_validator
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters never get this far (training.inputs.ControlCharacterMiddleware answers 400 first); what is
+# left to check here is whether a field may hold line breaks at all.
 _http_url = URLValidator(schemes=["http", "https"])
+# A repeated identical submission (a double click, a reload of the POST) inside this time is answered with the same
+# thanks page instead of "identifier taken".
+RESUBMISSION_SECONDS = 15 * 60
 
 
-def _no_control_chars(value: str, field: str, single_line: bool = False) -> str:
-    if _CONTROL.search(value) or (single_line and ("\n" in value or "\r" in value)):
-        raise ValidationError(f"The {field} contains control characters or line breaks.", code="control_chars")
+def _single_line(value: str, field: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValidationError(f"The {field} must not contain line breaks.", code="line_breaks")
     return value
 
 
@@ -72,21 +75,15 @@ class TrainingRequestForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["training_identifier"].max_length = 20
+        self.fields["training_identifier"].max_length = IDENTIFIER_MAX_LENGTH
         self.fields["location"].required = True
         self.fields["late_reason"].label = "Why is this a late request?"
 
     def clean_name(self) -> str:
-        return _no_control_chars(self.cleaned_data["name"].strip(), "name", single_line=True)
+        return _single_line(self.cleaned_data["name"].strip(), "name")
 
     def clean_title(self) -> str:
-        return _no_control_chars(self.cleaned_data["title"].strip(), "title", single_line=True)
-
-    def clean_description(self) -> str:
-        return _no_control_chars(self.cleaned_data["description"], "description")
-
-    def clean_other_requests(self) -> str:
-        return _no_control_chars(self.cleaned_data["other_requests"], "text")
+        return _single_line(self.cleaned_data["title"].strip(), "title")
 
     def clean_website(self) -> str:
         value = self.cleaned_data["website"]
@@ -124,12 +121,34 @@ class TrainingRequestForm(forms.ModelForm):
         return value
 
     def clean_training_identifier(self) -> str:
+        # Uniqueness: ModelForm.validate_unique answers with the model's "taken" message; the unique constraint
+        # decides races (views.new_request turns its IntegrityError into the same message).
         value = self.cleaned_data["training_identifier"].strip().lower()
-        if not re.fullmatch(r"[-a-z0-9]{1,20}", value):
-            raise ValidationError("Use 1 to 20 lowercase letters, digits or hyphens.", code="invalid_identifier")
-        if Training.objects.filter(training_identifier=value).exists():
-            raise ValidationError("This identifier is already taken; choose another.", code="taken")
+        identifier_validator(value)
         return value
+
+    def identifier_taken(self) -> None:
+        """Record the lost race for the identifier as the form's answer."""
+        self.add_error("training_identifier", ValidationError(IDENTIFIER_TAKEN, code="unique"))
+
+    def resubmission_of(self) -> Training | None:
+        """The stored request this submission repeats (same identifier, requester, title and dates, received in the
+        last RESUBMISSION_SECONDS), when "identifier taken" is the form's only error; else None."""
+        errors = self.errors.as_data()
+        only_taken = list(errors) == ["training_identifier"] and all(
+            e.code == "unique" for e in errors["training_identifier"]
+        )
+        if not only_taken:
+            return None
+        data = self.cleaned_data
+        return Training.objects.filter(
+            training_identifier=self.data.get("training_identifier", "").strip().lower(),
+            email__iexact=data.get("email", ""),
+            title=data.get("title", ""),
+            start=data.get("start"),
+            end=data.get("end"),
+            received__gte=timezone.now() - dt.timedelta(seconds=RESUBMISSION_SECONDS),
+        ).first()
 
     def clean_start(self) -> dt.date:
         value = self.cleaned_data["start"]
@@ -138,13 +157,9 @@ class TrainingRequestForm(forms.ModelForm):
         return value
 
     def clean(self):
+        # Date range, order and duration are the model's rules (Training.clean), shared with the admin.
         data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end:
-            if end < start:
-                self.add_error("end", ValidationError("The end date is before the start date.", code="end_before"))
-            elif (end - start).days > 60:
-                self.add_error("end", ValidationError("A training can last at most 60 days.", code="too_long"))
+        start = data.get("start")
         if data.get("use_gtn") and not data.get("gtn_links"):
             self.add_error("gtn_links", ValidationError("List the GTN tutorials you will use.", code="required"))
         days = settings.TIAAS["LATE_REQUEST_DAYS"]

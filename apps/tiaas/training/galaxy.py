@@ -219,3 +219,69 @@ def job_id_lower_bound(since: dt.datetime, margin: dt.timedelta = dt.timedelta(h
                 lo = row[0] + 1
     cache.set(cache_key, lo, 60)
     return lo
+
+
+# --- the instructors' dashboard and the metrics (read-only) ---------------------------------------------------------
+# Every query filters jobs by ``user_id = ANY(members)`` (indexed), ``id >= lower`` (the job_id_lower_bound of the
+# window) and the exact ``create_time >= since``.
+
+
+def window_job_counts(members: list[int], lower: int, since: dt.datetime, bucket_seconds: int) -> list[tuple]:
+    """One scan of the window, three aggregations: rows of (grouping, tool_id, user_id, bucket, state, count).
+
+    ``grouping`` is 0b011 for (tool_id, state), 0b101 for (user_id, state) and 0b110 for (bucket, state).
+    """
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT GROUPING(tool_id, user_id, b), tool_id, user_id, b, state, count(*) FROM ("
+            " SELECT tool_id, user_id, state, floor(extract(epoch FROM create_time) / %(bucket)s)::bigint AS b"
+            " FROM job WHERE user_id = ANY(%(members)s) AND id >= %(lower)s AND create_time >= %(since)s) j"
+            " GROUP BY GROUPING SETS ((tool_id, state), (user_id, state), (b, state))",
+            {"members": members, "lower": lower, "since": since, "bucket": bucket_seconds},
+        )
+        return cur.fetchall()
+
+
+def recent_jobs(members: list[int], lower: int, since: dt.datetime, limit: int) -> list[tuple]:
+    """The newest jobs of the window: (id, user_id, tool_id, state, create_time, update_time)."""
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT id, user_id, tool_id, state, create_time, update_time FROM job"
+            " WHERE user_id = ANY(%s) AND id >= %s AND create_time >= %s ORDER BY id DESC LIMIT %s",
+            [members, lower, since, limit],
+        )
+        return cur.fetchall()
+
+
+def job_state_counts(members: list[int], lower: int, since: dt.datetime) -> list[tuple[str | None, int]]:
+    """(state, count) of the members' jobs created since ``since``."""
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT state, count(*) FROM job WHERE user_id = ANY(%s) AND id >= %s AND create_time >= %s GROUP BY state",
+            [members, lower, since],
+        )
+        return cur.fetchall()
+
+
+def invocation_state_counts(members: list[int], since: dt.datetime) -> list[tuple[str | None, int]]:
+    """(state, count) of the members' workflow invocations created since ``since``."""
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT wi.state, count(*) FROM workflow_invocation wi JOIN history h ON h.id = wi.history_id"
+            " WHERE h.user_id = ANY(%s) AND wi.create_time >= %s GROUP BY wi.state",
+            [members, since],
+        )
+        return cur.fetchall()
+
+
+def recent_invocations(members: list[int], since: dt.datetime, limit: int) -> list[tuple]:
+    """The newest invocations: (id, user_id, workflow name, state, create_time, update_time)."""
+    with connections[ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT wi.id, h.user_id, w.name, wi.state, wi.create_time, wi.update_time"
+            " FROM workflow_invocation wi JOIN history h ON h.id = wi.history_id"
+            " JOIN workflow w ON w.id = wi.workflow_id"
+            " WHERE h.user_id = ANY(%s) AND wi.create_time >= %s ORDER BY wi.id DESC LIMIT %s",
+            [members, since, limit],
+        )
+        return cur.fetchall()

@@ -1,76 +1,52 @@
-"""RFC 5545 iCalendar feed, written by hand: TEXT values escaped, lines folded at 75 octets, CRLF endings."""
+"""The RFC 5545 feed of approved trainings, built with the icalendar library (escaping, folding, CRLF are its job).
+
+Trainings that may not be advertised appear only as "Training (private)" with their dates.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
+import icalendar
 from django.utils import timezone
 
-
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma, newlines; drop other controls."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(ch for ch in value if ch == "\n" or ch >= " ")
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+from training.models import shift
 
 
-def fold(line: str) -> str:
-    """Fold a content line into chunks of at most 75 octets, never splitting a UTF-8 character."""
-    out: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            out.append(current)
-            current, size, limit = " ", 1, 75
-        current += ch
-        size += n
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def _uri(value: str) -> str | None:
+def _http_url(value: str) -> str | None:
     value = value.strip()
-    if not value.lower().startswith(("http://", "https://")) or any(c in value for c in '\r\n "<>\\'):
-        return None
-    return value
+    return value if value.lower().startswith(("http://", "https://")) else None
 
 
-def calendar(trainings: Iterable, host: str, name: str) -> str:
-    stamp = timezone.now().astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//galaxyops//TIaaS//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "X-WR-CALNAME:" + escape_text(name),
-    ]
+def calendar(trainings: Iterable, host: str, name: str) -> bytes:
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//galaxyops//TIaaS//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    stamp = timezone.now().astimezone(dt.UTC)
     for t in trainings:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:tiaas-training-{t.pk}@{escape_text(host)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{t.start:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{t.end + dt.timedelta(days=1):%Y%m%d}",
-            "TRANSP:TRANSPARENT",
-        ]
+        event = icalendar.Event()
+        event.add("uid", f"tiaas-training-{t.pk}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", t.start)
+        # DTEND of an all-day event is exclusive: the day after the last day (the last representable day at most).
+        event.add("dtend", shift(t.end, dt.timedelta(days=1)))
+        event.add("transp", "TRANSPARENT")
         if t.advertise:
-            lines.append("SUMMARY:" + escape_text(t.title))
+            event.add("summary", t.title)
             if t.description:
-                lines.append("DESCRIPTION:" + escape_text(t.description))
-            places = ", ".join(c.name for c in t.location)
+                event.add("description", t.description)
+            places = ", ".join(str(c.name) for c in t.location)
             if places:
-                lines.append("LOCATION:" + escape_text(str(places)))
-            url = _uri(t.website or "")
+                event.add("location", places)
+            url = _http_url(t.website or "")
             if url:
-                lines.append("URL:" + url)
+                event.add("url", url)
         else:
-            lines.append("SUMMARY:Training (private)")
-            lines.append("CLASS:PRIVATE")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+            event.add("summary", "Training (private)")
+            event.add("class", "PRIVATE")
+        cal.add_component(event)
+    return cal.to_ical()

@@ -4,22 +4,51 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-IDENTIFIER_RE = r"^[-a-z0-9]{1,20}\Z"
-identifier_validator = RegexValidator(
-    IDENTIFIER_RE,
-    "Use 1 to 20 lowercase letters, digits or hyphens.",
-    code="invalid_identifier",
-)
+# The one home of the training-identifier rule: the validator, the database's check constraint, the forms and the
+# URL converter (training/urls.py) are all built from it.
+IDENTIFIER_PATTERN = "[-a-z0-9]{1,20}"
+IDENTIFIER_MAX_LENGTH = 20
+IDENTIFIER_MESSAGE = "Use 1 to 20 lowercase letters, digits or hyphens."
+IDENTIFIER_TAKEN = "This identifier is already taken; choose another."
+identifier_validator = RegexValidator(rf"^{IDENTIFIER_PATTERN}\Z", IDENTIFIER_MESSAGE, code="invalid_identifier")
+
+# Dates enter through the request form and the admin: both keep them inside this range (see Training.clean), so a
+# stored training is always something a calendar, a mail or a feed can print.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+MAX_DAYS_AHEAD = 2 * 366
+MAX_DURATION_DAYS = 60
 REDACTED_NAME = "redacted"
 REDACTED_EMAIL = "redacted@invalid.example"
 REDACTED_TEXT = "(redacted)"
+
+
+Moment = TypeVar("Moment", dt.date, dt.datetime)
+
+
+def shift(moment: Moment, delta: dt.timedelta) -> Moment:
+    """``moment + delta``, saturating near the largest or smallest value instead of raising OverflowError.
+
+    Date arithmetic on stored rows goes through here, so that even a row written before the bounds existed (or
+    directly in the database) cannot make a page fail.
+    """
+    try:
+        return moment + delta
+    except OverflowError:
+        forward = delta > dt.timedelta(0)
+        if isinstance(moment, dt.datetime):
+            # A day short of the edge, so that converting it to any time zone cannot overflow either.
+            edge = dt.datetime.max - dt.timedelta(days=1) if forward else dt.datetime.min + dt.timedelta(days=1)
+            return edge.replace(tzinfo=moment.tzinfo)
+        return dt.date.max if forward else dt.date.min
 
 
 def new_pseudonym_salt() -> str:
@@ -48,7 +77,11 @@ class Training(models.Model):
         "expected attendance", validators=[MinValueValidator(1), MaxValueValidator(10**6)]
     )
     training_identifier = models.CharField(
-        max_length=20, unique=True, validators=[identifier_validator], help_text="Lowercase [-a-z0-9], at most 20."
+        max_length=IDENTIFIER_MAX_LENGTH,
+        unique=True,
+        validators=[identifier_validator],
+        error_messages={"unique": IDENTIFIER_TAKEN},
+        help_text="Lowercase [-a-z0-9], at most 20.",
     )
     advertise = models.BooleanField("may be advertised publicly", default=False)
     retain_contact = models.BooleanField("consents to contact data being kept longer", default=False)
@@ -73,7 +106,8 @@ class Training(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="training_end_after_start"),
             models.CheckConstraint(
-                condition=models.Q(training_identifier__regex=r"^[-a-z0-9]{1,20}$"), name="training_identifier_format"
+                condition=models.Q(training_identifier__regex=f"^{IDENTIFIER_PATTERN}$"),
+                name="training_identifier_format",
             ),
         ]
 
@@ -89,17 +123,37 @@ class Training(models.Model):
     def is_approved(self) -> bool:
         return self.processed == self.Status.APPROVED
 
+    def clean(self) -> None:
+        """Dates inside [EARLIEST_DATE, today + MAX_DAYS_AHEAD], end not before start, at most MAX_DURATION_DAYS.
+
+        Runs for every ModelForm (the request form and the admin), so no date outside the range is saved.
+        """
+        super().clean()
+        errors: dict[str, str] = {}
+        latest = timezone.localdate() + dt.timedelta(days=MAX_DAYS_AHEAD)
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and not EARLIEST_DATE <= value <= latest:
+                errors[name] = f"Pick a date between {EARLIEST_DATE:%Y-%m-%d} and {latest:%Y-%m-%d}."
+        if not errors and self.start and self.end:
+            if self.end < self.start:
+                errors["end"] = "The end date is before the start date."
+            elif (self.end - self.start).days > MAX_DURATION_DAYS:
+                errors["end"] = f"A training can last at most {MAX_DURATION_DAYS} days."
+        if errors:
+            raise ValidationError(errors)
+
     def join_window(self) -> tuple[dt.datetime, dt.datetime]:
         """[opens, closes): start-of-start-day minus flex to end-of-end-day plus flex, in the site time zone."""
         flex = dt.timedelta(hours=settings.TIAAS["JOIN_FLEX_HOURS"])
         tz = timezone.get_default_timezone()
-        opens = dt.datetime.combine(self.start, dt.time.min, tzinfo=tz) - flex
-        closes = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz) + flex
+        opens = shift(dt.datetime.combine(self.start, dt.time.min, tzinfo=tz), -flex)
+        closes = shift(dt.datetime.combine(shift(self.end, dt.timedelta(days=1)), dt.time.min, tzinfo=tz), flex)
         return opens, closes
 
     def redaction_due(self) -> dt.date:
         days = settings.TIAAS["GDPR_REDACT_DAYS_WITH_CONSENT" if self.retain_contact else "GDPR_REDACT_DAYS"]
-        return self.end + dt.timedelta(days=days)
+        return shift(self.end, dt.timedelta(days=days))
 
     # Always private (messages to the admins): cleared with the contact data.
     PRIVATE_TEXT_FIELDS = ("other_requests", "late_reason")
@@ -123,15 +177,20 @@ class Training(models.Model):
         return [*fields, "redacted_at"]
 
 
-class LoginFailure(models.Model):
-    """A failed admin login, kept only for the throttle window (see training/throttle.py)."""
+class ThrottleEvent(models.Model):
+    """One counted attempt (an admin login, a new training request), kept only for its throttle's window.
 
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    username = models.CharField(max_length=150, db_index=True)
-    address = models.CharField(max_length=64, blank=True, db_index=True)
+    See training/throttle.py: ``scope`` names the limit, ``key`` is the normalised identity it is counted for (a
+    user name, an email address, a client address or network).
+    """
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=254)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = "failed admin login"
+        verbose_name = "throttle event"
+        indexes = [models.Index(fields=["scope", "key", "created"])]
 
     def __str__(self) -> str:
-        return f"{self.username} from {self.address or 'unknown'} at {self.created:%Y-%m-%d %H:%M}"
+        return f"{self.scope} {self.key} at {self.created:%Y-%m-%d %H:%M}"

@@ -7,11 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections
 
 from training import galaxy
 from training.pseudonyms import pseudonym
 
+RECENT_INVOCATIONS = 50
 STATES = ["new", "queued", "running", "ok", "error", "paused", "deleted", "other"]
 KNOWN = set(STATES) - {"other"}
 STATE_COLOURS = {
@@ -77,102 +77,70 @@ def build(training, hours: int, now: dt.datetime | None = None) -> Dashboard:
     names: dict[int, tuple[str, str]] = {uid: pseudonym(training.pseudonym_salt, uid) for uid in members}
     lower = galaxy.job_id_lower_bound(since)
     bucket = board.bucket_minutes * 60
-    params = {
-        "members": members,
-        "lower": lower,
-        "since": since,
-        "limit": settings.TIAAS["STATUS_RECENT_JOBS"],
-        "bucket": bucket,
-    }
-    with connections[galaxy.ALIAS].cursor() as cur:
-        # One scan of the window, three aggregations (per tool, per participant, per time bucket).
-        cur.execute(
-            "SELECT GROUPING(tool_id, user_id, b), tool_id, user_id, b, state, count(*) FROM ("
-            " SELECT tool_id, user_id, state, floor(extract(epoch FROM create_time) / %(bucket)s)::bigint AS b"
-            " FROM job WHERE user_id = ANY(%(members)s) AND id >= %(lower)s AND create_time >= %(since)s) j"
-            " GROUP BY GROUPING SETS ((tool_id, state), (user_id, state), (b, state))",
-            params,
-        )
-        per_tool: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
-        per_user: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
-        buckets: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
-        for grouping, tool_id, uid, b, state, count in cur.fetchall():
-            s = norm_state(state)
-            if grouping == 0b011:  # (tool_id, state)
-                per_tool[short_tool(tool_id)][s] += count
-                board.states[s] += count
-            elif grouping == 0b101:  # (user_id, state)
-                per_user[uid][s] += count
-            elif grouping == 0b110:  # (b, state)
-                buckets[b][s] += count
-        board.total_jobs = sum(board.states.values())
-        board.tools = sorted(
-            ({"tool": t, "counts": [c[s] for s in STATES], "total": sum(c.values())} for t, c in per_tool.items()),
-            key=lambda r: (-r["total"], r["tool"]),
-        )
-        board.participants = sorted(
-            (
-                {
-                    "label": names[uid][0],
-                    "colour": names[uid][1],
-                    "counts": [per_user[uid][s] for s in STATES] if uid in per_user else [0] * len(STATES),
-                    "total": sum(per_user[uid].values()) if uid in per_user else 0,
-                }
-                for uid in members
-            ),
-            key=lambda r: r["label"],
-        )
-        first = int(since.replace(tzinfo=dt.UTC).timestamp()) // bucket
-        last = int(now.timestamp()) // bucket
-        board.timeline = [
+    per_tool: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
+    per_user: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
+    buckets: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
+    for grouping, tool_id, uid, b, state, count in galaxy.window_job_counts(members, lower, since, bucket):
+        s = norm_state(state)
+        if grouping == 0b011:  # (tool_id, state)
+            per_tool[short_tool(tool_id)][s] += count
+            board.states[s] += count
+        elif grouping == 0b101:  # (user_id, state)
+            per_user[uid][s] += count
+        elif grouping == 0b110:  # (b, state)
+            buckets[b][s] += count
+    board.total_jobs = sum(board.states.values())
+    board.tools = sorted(
+        ({"tool": t, "counts": [c[s] for s in STATES], "total": sum(c.values())} for t, c in per_tool.items()),
+        key=lambda r: (-r["total"], r["tool"]),
+    )
+    board.participants = sorted(
+        (
             {
-                "start": dt.datetime.fromtimestamp(b * bucket, dt.UTC),
-                "counts": buckets[b] if b in buckets else dict.fromkeys(STATES, 0),
+                "label": names[uid][0],
+                "colour": names[uid][1],
+                "counts": [per_user[uid][s] for s in STATES] if uid in per_user else [0] * len(STATES),
+                "total": sum(per_user[uid].values()) if uid in per_user else 0,
             }
-            for b in range(first, last + 1)
-        ]
-        cur.execute(
-            "SELECT id, user_id, tool_id, state, create_time, update_time FROM job"
-            " WHERE user_id = ANY(%(members)s) AND id >= %(lower)s AND create_time >= %(since)s"
-            " ORDER BY id DESC LIMIT %(limit)s",
-            params,
+            for uid in members
+        ),
+        key=lambda r: r["label"],
+    )
+    first = int(since.replace(tzinfo=dt.UTC).timestamp()) // bucket
+    last = int(now.timestamp()) // bucket
+    board.timeline = [
+        {
+            "start": dt.datetime.fromtimestamp(b * bucket, dt.UTC),
+            "counts": buckets[b] if b in buckets else dict.fromkeys(STATES, 0),
+        }
+        for b in range(first, last + 1)
+    ]
+    unknown = ("?", "#999999")
+    board.recent = [
+        {
+            "label": names.get(uid, unknown)[0],
+            "colour": names.get(uid, unknown)[1],
+            "tool": short_tool(tool_id),
+            "state": norm_state(state),
+            "raw_state": state,
+            "created": ct.replace(tzinfo=dt.UTC) if ct else None,
+            "updated": ut.replace(tzinfo=dt.UTC) if ut else None,
+        }
+        for _id, uid, tool_id, state, ct, ut in galaxy.recent_jobs(
+            members, lower, since, settings.TIAAS["STATUS_RECENT_JOBS"]
         )
-        board.recent = [
-            {
-                "label": names.get(uid, ("?", "#999999"))[0],
-                "colour": names.get(uid, ("?", "#999999"))[1],
-                "tool": short_tool(tool_id),
-                "state": norm_state(state),
-                "raw_state": state,
-                "created": ct.replace(tzinfo=dt.UTC) if ct else None,
-                "updated": ut.replace(tzinfo=dt.UTC) if ut else None,
-            }
-            for _id, uid, tool_id, state, ct, ut in cur.fetchall()
-        ]
-        cur.execute(
-            "SELECT wi.state, count(*) FROM workflow_invocation wi JOIN history h ON h.id = wi.history_id"
-            " WHERE h.user_id = ANY(%(members)s) AND wi.create_time >= %(since)s GROUP BY wi.state",
-            params,
-        )
-        board.invocation_states = {state or "?": count for state, count in cur.fetchall()}
-        board.invocation_total = sum(board.invocation_states.values())
-        cur.execute(
-            "SELECT wi.id, h.user_id, w.name, wi.state, wi.create_time, wi.update_time"
-            " FROM workflow_invocation wi JOIN history h ON h.id = wi.history_id"
-            " JOIN workflow w ON w.id = wi.workflow_id"
-            " WHERE h.user_id = ANY(%(members)s) AND wi.create_time >= %(since)s ORDER BY wi.id DESC LIMIT 50",
-            params,
-        )
-        inv_rows = cur.fetchall()
-        board.invocations = [
-            {
-                "label": names.get(uid, ("?", "#999999"))[0],
-                "colour": names.get(uid, ("?", "#999999"))[1],
-                "workflow": wf_name or "(unnamed)",
-                "state": state or "?",
-                "created": ct.replace(tzinfo=dt.UTC) if ct else None,
-                "updated": ut.replace(tzinfo=dt.UTC) if ut else None,
-            }
-            for _iid, uid, wf_name, state, ct, ut in inv_rows
-        ]
+    ]
+    board.invocation_states = {state or "?": count for state, count in galaxy.invocation_state_counts(members, since)}
+    board.invocation_total = sum(board.invocation_states.values())
+    board.invocations = [
+        {
+            "label": names.get(uid, unknown)[0],
+            "colour": names.get(uid, unknown)[1],
+            "workflow": wf_name or "(unnamed)",
+            "state": state or "?",
+            "created": ct.replace(tzinfo=dt.UTC) if ct else None,
+            "updated": ut.replace(tzinfo=dt.UTC) if ut else None,
+        }
+        for _iid, uid, wf_name, state, ct, ut in galaxy.recent_invocations(members, since, RECENT_INVOCATIONS)
+    ]
     return board

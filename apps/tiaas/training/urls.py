@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from training import views
+from training.models import IDENTIFIER_PATTERN
+
+
+class IdentifierConverter:
+    """A training identifier in a URL: the model's rule, in any letter case (links get typed and retyped)."""
+
+    regex = f"(?i:{IDENTIFIER_PATTERN})"
+
+    def to_python(self, value: str) -> str:
+        return value.lower()
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IdentifierConverter, "training")
 
 tiaas_patterns = [
     path("", views.about, name="about"),
@@ -15,6 +31,6 @@ tiaas_patterns = [
 ]
 
 join_patterns = [
-    path("<str:identifier>/", views.join, name="join"),
-    path("<str:identifier>/status/", views.status_view, name="status"),
+    path("<training:identifier>/", views.join, name="join"),
+    path("<training:identifier>/status/", views.status_view, name="status"),
 ]

@@ -1,4 +1,8 @@
-"""Views: they validate input, call the forms/galaxy/status modules and render.  Errors are 4xx pages."""
+"""Views: they parse the request, call the forms, galaxy, status and stats modules, and render.
+
+Errors are 4xx pages (training/errors.py); input with control characters never reaches a view
+(training/inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import csv
 import datetime as dt
 import logging
 import re
-from collections import Counter, defaultdict
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,48 +24,20 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
-from django_countries import countries
 
-from training import charts, emails, galaxy, ical, status
+from training import charts, emails, galaxy, ical, status, throttle
 from training import render as fragments
 from training.cookie import BadCookie, SessionCookieDecoder
+from training.errors import NotFound, error_page, too_many
 from training.forms import TrainingRequestForm
+from training.inputs import ascii_int
 from training.links import galaxy_origin, galaxy_url, status_key
+from training.metrics import CONTENT_TYPE, render_metrics
 from training.models import Training
+from training.stats import number_rows, summarise
 
 log = logging.getLogger(__name__)
-_IDENT = re.compile(r"\A[-a-zA-Z0-9]{1,20}\Z")
-_MONTH = re.compile(r"\A(\d{4})-(\d{2})\Z")
-
-
-def error_page(request, status_code: int, title: str, message: str, **extra) -> HttpResponse:
-    ctx = {"title": title, "message": message, "status_code": status_code, **extra}
-    return render(request, "training/error.html", ctx, status=status_code)
-
-
-def csrf_failure(request, reason: str = "") -> HttpResponse:
-    return error_page(
-        request,
-        403,
-        "Request blocked",
-        "The form's security token was missing or wrong (CSRF protection). Reload the page and try again.",
-    )
-
-
-def handler400(request, exception=None):
-    return error_page(request, 400, "Bad request", "The request could not be understood.")
-
-
-def handler403(request, exception=None):
-    return error_page(request, 403, "Forbidden", "You may not open this page.")
-
-
-def handler404(request, exception=None):
-    return error_page(request, 404, "Not found", "There is no such page.")
-
-
-def handler500(request):
-    return render(request, "training/500.html", status=500)
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 
 
 # --- public TIaaS pages ------------------------------------------------------------------------------------------
@@ -77,10 +53,32 @@ def new_request(request):
     if request.method == "POST":
         form = TrainingRequestForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                training = form.save()
-                transaction.on_commit(lambda: emails.new_request(training))
-            return redirect("thanks")
+            try:
+                # The request limits are reserved in the transaction that saves the request: a refused or failed
+                # request saves nothing and sends no mail.
+                with transaction.atomic():
+                    wait, _ = throttle.reserve(throttle.request_checks(request, form.cleaned_data["email"]))
+                    if not wait:
+                        training = form.save()
+                        transaction.on_commit(lambda: emails.new_request(training))
+            except IntegrityError:
+                # Validation passed, but a simultaneous request saved the identifier first: the unique constraint
+                # decided. (Any other integrity error is a bug and must not be reported as "taken".)
+                if not Training.objects.filter(training_identifier=form.cleaned_data["training_identifier"]).exists():
+                    raise
+                form.identifier_taken()
+            else:
+                if wait:
+                    return too_many(
+                        request,
+                        "Too many requests",
+                        "This address or this email address has sent as many training requests as we accept in a"
+                        " short time. Nothing was saved.",
+                        wait,
+                    )
+                return redirect("thanks")
+        if form.resubmission_of() is not None:
+            return redirect("thanks")  # a double click or a reload: the request is already saved and mailed
     else:
         # Prefill from the query string (links from training pages), never bound: no errors shown on GET.
         allowed = set(TrainingRequestForm.Meta.fields)
@@ -103,46 +101,20 @@ def _approved():
     return Training.objects.filter(processed=Training.Status.APPROVED)
 
 
+def _approved_for_stats():
+    return _approved().only("start", "end", "location", "attendance", "use_gtn")
+
+
 @require_GET
 def stats(request):
-    rows = [
-        (t.start, t.end, t.location, t.attendance) for t in _approved().only("start", "end", "location", "attendance")
-    ]
-    per_month: Counter[str] = Counter()
-    per_country: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    days = 0
-    for start, end, location, attendance in rows:
-        per_month[start.strftime("%Y-%m")] += 1
-        days += (end - start).days + 1
-        for c in location:
-            per_country[c.code][0] += 1
-            per_country[c.code][1] += attendance
-    months = []
-    if per_month:
-        first = min(per_month)
-        last = max(per_month)
-        y, m = int(first[:4]), int(first[5:])
-        while f"{y:04d}-{m:02d}" <= last and len(months) < 240:
-            months.append(f"{y:04d}-{m:02d}")
-            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    chart = charts.stacked_bars(
-        [(mon, [("trainings", per_month[mon], "#2f7ed8")]) for mon in months],
-        label_every=max(1, len(months) // 12),
-    )
-    table = sorted(
-        (
-            {"code": code, "name": countries.name(code), "trainings": v[0], "participants": v[1]}
-            for code, v in per_country.items()
-        ),
-        key=lambda r: (-r["trainings"], r["name"]),
-    )
+    summary = summarise(_approved_for_stats())
     ctx = {
-        "total": len(rows),
-        "participants": sum(r[3] for r in rows),
-        "countries": len(per_country),
-        "days": days,
-        "chart": chart,
-        "table": table,
+        "total": summary.total,
+        "participants": summary.participants,
+        "countries": summary.countries,
+        "days": summary.days,
+        "chart": summary.month_chart(),
+        "table": summary.country_rows(),
     }
     return render(request, "training/stats.html", ctx)
 
@@ -165,24 +137,17 @@ def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
 
 @require_GET
 def stats_csv(request):
-    per_country: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for t in _approved().only("location", "attendance"):
-        location, attendance = t.location, t.attendance
-        for c in location:
-            per_country[c.code][0] += 1
-            per_country[c.code][1] += attendance
-    rows = sorted((countries.name(code), code, v[0], v[1]) for code, v in per_country.items())
+    rows = sorted(
+        (r["name"], r["code"], r["trainings"], r["participants"])
+        for r in summarise(_approved_for_stats()).country_rows()
+    )
     return _csv_response("tiaas-countries.csv", ["name", "code", "trainings", "participants"], rows)
 
 
 @require_GET
 def numbers_csv(request):
     """One row per approved training that may be advertised (no names, no identifiers)."""
-    qs = _approved().filter(advertise=True).order_by("start", "pk")
-    rows = (
-        (i, t.start.isoformat(), t.end.isoformat(), " ".join(c.code for c in t.location), int(t.use_gtn), t.attendance)
-        for i, t in enumerate(qs, 1)
-    )
+    rows = number_rows(_approved_for_stats().filter(advertise=True).order_by("start", "pk"))
     return _csv_response("tiaas-numbers.csv", ["n", "start", "end", "location", "use_gtn", "attendance"], rows)
 
 
@@ -191,7 +156,7 @@ def calendar_view(request):
     today = timezone.localdate()
     month_arg = request.GET.get("month", "")
     if month_arg:
-        match = _MONTH.match(month_arg)
+        match = _MONTH.fullmatch(month_arg)
         if not match or not (1 <= int(match[2]) <= 12) or not (1900 < int(match[1]) < 3000):
             return error_page(request, 400, "Bad month", "Use ?month=YYYY-MM.")
         year, month = int(match[1]), int(match[2])
@@ -219,12 +184,15 @@ def calendar_view(request):
     return render(request, "training/calendar.html", ctx)
 
 
+ICAL_FIELDS = ("start", "end", "advertise", "title", "description", "location", "website")
+
+
 @require_GET
 def calendar_ics(request):
     since = timezone.localdate() - dt.timedelta(days=365)
     events = _approved().filter(end__gte=since).order_by("start", "pk")
     host = request.get_host().split(":")[0]
-    body = ical.calendar(events, host=host, name=f"Trainings on {settings.TIAAS['OWNER']}")
+    body = ical.calendar(events.only(*ICAL_FIELDS), host=host, name=f"Trainings on {settings.TIAAS['OWNER']}")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="tiaas.ics"'
     return response
@@ -240,31 +208,26 @@ def metrics(request):
     )
     if not allowed:
         return error_page(request, 403, "Forbidden", "Metrics need a bearer token or a staff login.")
-    from training.metrics import render_metrics
-
     try:
         text = render_metrics()
-    except DatabaseError:
-        log.exception("metrics: Galaxy database query failed")
+    except DatabaseError as exc:
+        log.error("metrics: Galaxy database query failed: %s", exc)
         return error_page(request, 503, "Unavailable", "The Galaxy database cannot be reached.")
-    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(text, content_type=CONTENT_TYPE)
 
 
 # --- join flow (served on Galaxy's host, under Galaxy's prefix) ----------------------------------------------------
 
 
-def _training_or_error(request, identifier: str) -> Training | HttpResponse:
-    if not _IDENT.match(identifier):
-        return error_page(request, 404, "Unknown training", "There is no training with this identifier.")
-    training = Training.objects.filter(training_identifier=identifier.lower()).first()
+def _training(identifier: str) -> Training:
+    """The training of a URL (the identifier converter has already lower-cased it), or a 404 page."""
+    training = Training.objects.filter(training_identifier=identifier).first()
     if training is None:
-        return error_page(request, 404, "Unknown training", "There is no training with this identifier.")
+        raise NotFound("Unknown training", "There is no training with this identifier.")
     return training
 
 
 def _login_url(request) -> str:
-    from urllib.parse import urlencode
-
     back = galaxy_origin(request.path)
     return galaxy_url("/login/start") + "?" + urlencode({"redirect": back})
 
@@ -273,9 +236,7 @@ def _login_url(request) -> str:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def join(request, identifier: str):
-    training = _training_or_error(request, identifier)
-    if isinstance(training, HttpResponse):
-        return training
+    training = _training(identifier)
     if not training.is_approved:
         return error_page(
             request, 403, "Training not approved", "This training has not been approved (yet); ask your instructor."
@@ -311,8 +272,8 @@ def join(request, identifier: str):
             "Your Galaxy session cookie is damaged; log in again.",
             login_url=login,
         )
-    except DatabaseError:
-        log.exception("join %s: Galaxy database unavailable", training.training_identifier)
+    except DatabaseError as exc:
+        log.error("join %s: Galaxy database unavailable: %s", training.training_identifier, exc)
         return error_page(request, 503, "Galaxy unavailable", "Galaxy's database cannot be reached; try again soon.")
     if user is None or user.user_id is None:
         return error_page(
@@ -333,8 +294,8 @@ def join(request, identifier: str):
         return error_page(
             request, 409, "Training group disabled", "A Galaxy administrator disabled this training's group."
         )
-    except DatabaseError:
-        log.exception("join %s: Galaxy database error", training.training_identifier)
+    except DatabaseError as exc:
+        log.error("join %s: Galaxy database error: %s", training.training_identifier, exc)
         return error_page(request, 503, "Galaxy unavailable", "Galaxy's database cannot be reached; try again soon.")
     return render(
         request,
@@ -346,11 +307,9 @@ def join(request, identifier: str):
 @never_cache
 @require_GET
 def status_view(request, identifier: str):
-    training = _training_or_error(request, identifier)
-    if isinstance(training, HttpResponse):
-        return training
+    training = _training(identifier)
     if not training.is_approved:
-        return error_page(request, 404, "Unknown training", "There is no training with this identifier.")
+        raise NotFound("Unknown training", "There is no training with this identifier.")
     key = request.GET.get("key", "")
     if not (
         settings.TIAAS["STATUS_PUBLIC"]
@@ -363,9 +322,10 @@ def status_view(request, identifier: str):
     hours_arg = request.GET.get("hours", "")
     hours = settings.TIAAS["STATUS_DEFAULT_HOURS"]
     if hours_arg:
-        if not hours_arg.isdigit() or len(hours_arg) > 4:
+        number = ascii_int(hours_arg, max_digits=4)
+        if number is None:
             return error_page(request, 400, "Bad time window", "hours must be a whole number.")
-        hours = min(max(int(hours_arg), 1), settings.TIAAS["STATUS_MAX_HOURS"])
+        hours = min(max(number, 1), settings.TIAAS["STATUS_MAX_HOURS"])
     refresh = request.GET.get("refresh") in {"1", "on", "true", "yes", ""} and "refresh" in request.GET
     cache_seconds = settings.TIAAS["STATUS_CACHE_SECONDS"]
     cache_key = f"tiaas:status:{training.pk}:{hours}"
@@ -373,8 +333,8 @@ def status_view(request, identifier: str):
     if board is None:
         try:
             board = status.build(training, hours)
-        except DatabaseError:
-            log.exception("status %s: Galaxy database error", training.training_identifier)
+        except DatabaseError as exc:
+            log.error("status %s: Galaxy database error: %s", training.training_identifier, exc)
             return error_page(request, 503, "Galaxy unavailable", "Galaxy's database cannot be reached.")
         if cache_seconds:
             cache.set(cache_key, board, cache_seconds)

@@ -29,6 +29,8 @@ MIDDLEWARE = [
     "training.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "training.middleware.ContentSecurityPolicyMiddleware",
+    # The input boundary: no control character gets past this point (training/inputs.py).
+    "training.inputs.ControlCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,11 +61,25 @@ TEMPLATES = [
     },
 ]
 
+# Galaxy's database is shared with Galaxy's own processes, so TIaaS bounds its connections to it: at most
+# `galaxy_max_connections` in all, split evenly over the `processes` that serve TIaaS (tiaas.gunicorn sets
+# `processes` to gunicorn's worker count in every worker), each process holding a psycopg pool of its share.
+GALAXY_MAX_CONNECTIONS = CONFIG.int("galaxy_max_connections", 8, 1, 1000)
+PROCESSES = CONFIG.int("processes", 1, 1, 1000)
+if PROCESSES > GALAXY_MAX_CONNECTIONS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"galaxy_max_connections ({GALAXY_MAX_CONNECTIONS}) is below the number of worker processes ({PROCESSES}):"
+        " every worker needs at least one connection to Galaxy's database; raise it or run fewer workers"
+    )
 DATABASES = {
     "default": database_from_url(CONFIG.str("database_url", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
     "galaxy": database_from_url(
         CONFIG.str("galaxy_database_url", "postgresql://tiaas@localhost/galaxy"),
         statement_timeout_ms=CONFIG.int("galaxy_statement_timeout_ms", 10000, 100, 600000),
+        pool_size=GALAXY_MAX_CONNECTIONS // PROCESSES,
+        pool_timeout=CONFIG.int("galaxy_pool_timeout_seconds", 10, 1, 600),
     ),
 }
 DATABASE_ROUTERS = ["training.routers.GalaxyRouter"]
@@ -162,5 +178,9 @@ TIAAS = {
     "ADMIN_LOGIN_WINDOW_MINUTES": CONFIG.int("admin_login_window_minutes", 15, 1, 24 * 60),
     # Header nginx sets to the client address (e.g. X-Real-IP); empty: the socket's address.
     "CLIENT_ADDRESS_HEADER": CONFIG.str("client_address_header", ""),
+    # New training requests (the form mails admins and the requester): per client address and per requester email.
+    "REQUEST_MAX_PER_ADDRESS": CONFIG.int("request_max_per_address", 5, 1, 10000),
+    "REQUEST_MAX_PER_EMAIL": CONFIG.int("request_max_per_email", 3, 1, 10000),
+    "REQUEST_WINDOW_MINUTES": CONFIG.int("request_window_minutes", 60, 1, 7 * 24 * 60),
 }
-CSRF_FAILURE_VIEW = "training.views.csrf_failure"
+CSRF_FAILURE_VIEW = "training.errors.csrf_failure"
