@@ -15,6 +15,23 @@ from tests import galaxydb
 from tests.pg import Cluster
 
 GALAXY_DB = "galaxy"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_sessionstart(session):
+    # Logs of gunicorn servers started by an earlier session (the in-process log is truncated by the settings).
+    for old in ARTIFACTS.glob("gunicorn-*.log"):
+        old.unlink()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The service's log holds no traceback after the suite: every failure path answers and logs a clear line."""
+    bad = [p.name for p in sorted(ARTIFACTS.glob("*.log")) if "Traceback" in p.read_text(errors="replace")]
+    if bad:
+        print(f"\nerror: the service logged a traceback during the tests, see {ARTIFACTS}: {', '.join(bad)}")
+        session.exitstatus = 1
+
+
 TIAAS_DB = "tiaas"
 
 

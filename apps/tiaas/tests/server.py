@@ -57,7 +57,9 @@ def gunicorn(
         }
     )
     env.update({f"TIAAS_{k.upper()}": str(v) for k, v in extra.items()})
-    log = open(APP / "test-artifacts" / f"gunicorn-{port}.log", "w") if (APP / "test-artifacts").is_dir() else None  # noqa: SIM115
+    # Kept for the suite's final check that the service logged no traceback (tests/conftest.py).
+    (APP / "test-artifacts").mkdir(exist_ok=True)
+    log = open(APP / "test-artifacts" / f"gunicorn-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -81,8 +83,8 @@ def gunicorn(
         ],
         cwd=APP,
         env=env,
-        stdout=log or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -106,8 +108,7 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log:
-            log.close()
+        log.close()
 
 
 def request(
@@ -127,7 +128,7 @@ def request(
         hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     body = None
     if form is not None:
-        body = urlencode(form)
+        body = urlencode(form, doseq=True)
         hdrs["Content-Type"] = "application/x-www-form-urlencoded"
     try:
         conn.request(method, path, body=body, headers=hdrs)
@@ -140,25 +141,42 @@ def request(
         conn.close()
 
 
-class Joiner:
-    """One participant: GET the join page (CSRF token), then POST when told to."""
+class Browser:
+    """One visitor with its own cookies: GET a form page (CSRF cookie and token), then POST forms to it."""
 
-    def __init__(self, base: str, identifier: str, galaxy_cookie: str) -> None:
+    def __init__(self, base: str, cookies: dict[str, str] | None = None, address: str | None = None) -> None:
         self.base = base
-        self.path = f"/join-training/{identifier}/"
-        self.cookies = {"galaxysession": galaxy_cookie}
+        self.cookies = dict(cookies or {})
         self.token = ""
+        # Seen by TIaaS as the client address when it runs with client_address_header = X-Real-IP.
+        self.headers = {"X-Real-IP": address} if address else {}
 
-    def prepare(self) -> int:
-        status, headers, body = request(self.base, "GET", self.path, self.cookies)
+    def get(self, path: str) -> tuple[int, dict, str]:
+        status, headers, body = request(self.base, "GET", path, self.cookies, headers=self.headers)
         match = re.search(r"tiaas_csrftoken=([^;]+)", headers["set-cookie"])
         if match:
             self.cookies["tiaas_csrftoken"] = match[1]
         token = _CSRF_RE.search(body)
-        self.token = token[1] if token else ""
-        return status
+        if token:
+            self.token = token[1]
+        return status, headers, body
+
+    def post(self, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        data = {**(form or {}), "csrfmiddlewaretoken": self.token}
+        return request(self.base, "POST", path, self.cookies, data, headers=self.headers)
+
+
+class Joiner(Browser):
+    """One participant: GET the join page (CSRF token), then POST when told to."""
+
+    def __init__(self, base: str, identifier: str, galaxy_cookie: str) -> None:
+        super().__init__(base, {"galaxysession": galaxy_cookie})
+        self.path = f"/join-training/{identifier}/"
+
+    def prepare(self) -> int:
+        return self.get(self.path)[0]
 
     def join(self) -> tuple[int, float]:
         started = time.perf_counter()
-        status, _, _ = request(self.base, "POST", self.path, self.cookies, {"csrfmiddlewaretoken": self.token})
+        status = self.post(self.path)[0]
         return status, time.perf_counter() - started

@@ -135,6 +135,7 @@ EMAIL_HOST_PASSWORD = CONFIG.str("email_host_password")
 EMAIL_USE_TLS = CONFIG.bool("email_use_tls", False)
 EMAIL_USE_SSL = CONFIG.bool("email_use_ssl", False)
 EMAIL_TIMEOUT = 10
+EMAIL_FILE_PATH = CONFIG.str("email_file_path", "")  # for email_backend ...filebased.EmailBackend (demos, tests)
 DEFAULT_FROM_EMAIL = CONFIG.str("email_from", "tiaas@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,7 +1,7 @@
 """Test settings: the databases are pointed at a throwaway PostgreSQL cluster by tests/conftest.py."""
 
 from tiaas.settings.base import *  # noqa: F403
-from tiaas.settings.base import TIAAS
+from tiaas.settings.base import BASE_DIR, LOGGING, TIAAS
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
@@ -23,3 +23,16 @@ DATABASES = {
     "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "tiaas", "CONN_MAX_AGE": 0},
     "galaxy": {"ENGINE": "django.db.backends.postgresql", "NAME": "galaxy", "CONN_MAX_AGE": 0},
 }
+
+# The service's log during the tests; tests/conftest.py fails the session when it (or a gunicorn log written by the
+# tests) holds a traceback.
+ARTIFACTS = BASE_DIR / "test-artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+LOGGING["handlers"]["service_log"] = {
+    "class": "logging.FileHandler",
+    "filename": str(ARTIFACTS / "tiaas-tests.log"),
+    "mode": "w",
+    "formatter": "plain",
+    "level": "WARNING",
+}
+LOGGING["root"]["handlers"] = [*LOGGING["root"]["handlers"], "service_log"]
