@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import base64
 import colorsys
+from functools import lru_cache
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
-
-
-def _digest(salt: str, user_id: int) -> bytes:
-    return salted_hmac("training.pseudonyms", f"{salt}:{user_id}", algorithm="sha256").digest()
 
 
 def pseudonym(salt: str, user_id: int) -> tuple[str, str]:
     """(label, #rrggbb colour) for one participant."""
-    digest = _digest(salt, user_id)
+    return _pseudonym(settings.SECRET_KEY, salt, user_id)
+
+
+# A dashboard shows the same participants on every refresh: remember their pseudonyms (keyed by the secret too,
+# so a changed SECRET_KEY never serves an old one).
+@lru_cache(maxsize=50_000)
+def _pseudonym(secret: str, salt: str, user_id: int) -> tuple[str, str]:
+    digest = salted_hmac("training.pseudonyms", f"{salt}:{user_id}", secret=secret, algorithm="sha256").digest()
     label = base64.b32encode(digest[:5]).decode("ascii").lower()
     hue = int.from_bytes(digest[5:7], "big") / 65536
     light = 0.35 + (digest[7] / 255) * 0.2

@@ -19,8 +19,17 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _time(value: dt.datetime | None) -> str:
-    return timezone.localtime(value).strftime("%H:%M:%S") if value else ""
+def _clock():
+    """A formatter of aware datetimes as local HH:MM:SS (the active time zone, looked up once per table)."""
+    tz = timezone.get_current_timezone()
+
+    def clock(value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(tz)
+        return f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+
+    return clock
 
 
 def _swatch(colour: str, label: str) -> str:
@@ -30,23 +39,34 @@ def _swatch(colour: str, label: str) -> str:
     )
 
 
+class _Escaped(dict):
+    """Memo of escaped values: a table repeats the same pseudonyms, tools and states many times."""
+
+    def __missing__(self, key: object) -> str:
+        value = self[key] = e(key)
+        return value
+
+
 def recent_rows(rows: list[dict]) -> SafeString:
+    clock, text = _clock(), _Escaped()
+    swatches = {(j["colour"], j["label"]): _swatch(j["colour"], j["label"]) for j in rows}
     out = [
-        f"<tr><td>{_swatch(j['colour'], j['label'])}</td><td>{e(j['tool'])}</td>"
-        f'<td class="state-{e(j["state"])}">{e(j["raw_state"] or "")}</td>'
-        f"<td>{e(_time(j['created']))}</td><td>{e(_time(j['updated']))}</td></tr>"
+        f"<tr><td>{swatches[j['colour'], j['label']]}</td><td>{text[j['tool']]}</td>"
+        f'<td class="state-{text[j["state"]]}">{text[j["raw_state"] or ""]}</td>'
+        f"<td>{clock(j['created'])}</td><td>{clock(j['updated'])}</td></tr>"
         for j in rows
     ]
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped with e()
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped with e() or is digits and colons
 
 
 def invocation_rows(rows: list[dict]) -> SafeString:
+    clock, text = _clock(), _Escaped()
     out = [
-        f"<tr><td>{_swatch(i['colour'], i['label'])}</td><td>{e(i['workflow'])}</td><td>{e(i['state'])}</td>"
-        f"<td>{e(_time(i['created']))}</td><td>{e(_time(i['updated']))}</td></tr>"
+        f"<tr><td>{_swatch(i['colour'], i['label'])}</td><td>{text[i['workflow']]}</td><td>{text[i['state']]}</td>"
+        f"<td>{clock(i['created'])}</td><td>{clock(i['updated'])}</td></tr>"
         for i in rows
     ]
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped with e()
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped with e() or is digits and colons
 
 
 def count_rows(rows: list[dict], key: str, swatch: bool = False) -> SafeString:
