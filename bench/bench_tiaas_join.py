@@ -57,35 +57,6 @@ def make_training(cluster: Cluster, db: str, identifier: str) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=APP, env={**os.environ, **env}, check=True)  # noqa: S603
 
 
-class PeakConnections:
-    """Samples the number of sessions of ``user`` on database ``db`` until stopped; keeps the maximum."""
-
-    def __init__(self, cluster: Cluster, db: str, user: str) -> None:
-        self.conn = galaxydb.superuser(cluster)
-        self.db, self.user = db, user
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with self.conn.cursor() as cur:
-            while not self._stop.is_set():
-                cur.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = %s", [self.db, self.user]
-                )
-                self.peak = max(self.peak, cur.fetchone()[0])
-                time.sleep(0.002)
-
-    def __enter__(self) -> PeakConnections:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.conn.close()
-
-
 def run(
     cluster: Cluster, workers: int, threads: int, participants: int, ceiling: int, worker_class: str = "gthread"
 ) -> dict:
@@ -109,7 +80,7 @@ def run(
         joiners = [Joiner(base, identifier, c) for c in cookies]
         prepared = {j.prepare() for j in joiners}
         assert prepared == {200}, prepared
-        peak = PeakConnections(cluster, gdb, galaxydb.GALAXY_ROLE).__enter__()
+        peak = galaxydb.PeakConnections(cluster, gdb, galaxydb.GALAXY_ROLE).__enter__()
         barrier = threading.Barrier(participants + 1)
         results: list[tuple[int, float]] = [(0, 0.0)] * participants
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -195,3 +197,32 @@ def bulk_users_with_sessions(rows: GalaxyRows, n: int, prefix: str = "bench") ->
             [ids, keys],
         )
     return [(uid, encode_cookie(key)) for uid, key in zip(ids, keys, strict=True)]
+
+
+class PeakConnections:
+    """Samples the number of sessions of ``user`` on database ``db`` until stopped; keeps the maximum."""
+
+    def __init__(self, cluster: Cluster, db: str, user: str) -> None:
+        self.conn = superuser(cluster)
+        self.db, self.user = db, user
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.conn.cursor() as cur:
+            while not self._stop.is_set():
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = %s", [self.db, self.user]
+                )
+                self.peak = max(self.peak, cur.fetchone()[0])
+                time.sleep(0.002)
+
+    def __enter__(self) -> PeakConnections:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.conn.close()

@@ -50,11 +50,15 @@ def test_simultaneous_first_joins(pg_cluster, workers):
         processed=Training.Status.APPROVED,
     )
     cookies = [rows.login()[1] for _ in range(N)]
-    with gunicorn(pg_cluster, db, workers=workers, threads=8) as base:
+    # TIaaS's connections to Galaxy's database stay at or under the ceiling whatever the worker count.
+    ceiling = 8
+    with gunicorn(pg_cluster, db, workers=workers, threads=8, galaxy_max_connections=ceiling) as base:
         joiners = [Joiner(base, t.training_identifier, c) for c in cookies]
         assert {j.prepare() for j in joiners} == {200}
-        statuses = burst(joiners)
+        with galaxydb.PeakConnections(pg_cluster, db, galaxydb.GALAXY_ROLE) as peak:
+            statuses = burst(joiners)
         assert statuses == [200] * N
+        assert 1 <= peak.peak <= ceiling, peak.peak
         # and everybody again: still exactly one of everything
         assert burst(joiners[:50]) == [200] * 50
     name = t.galaxy_name

@@ -51,6 +51,9 @@ def test_good_production_settings():
         ({"TIAAS_GALAXY_ID_SECRET": "x" * 57}, "longer than 56"),
         ({"TIAAS_ALLOWED_HOSTS": ""}, "allowed_hosts is empty"),
         ({"TIAAS_JOIN_FLEX_HOURS": "many"}, "expected an integer"),
+        ({"TIAAS_GALAXY_MAX_CONNECTIONS": "4", "TIAAS_PROCESSES": "8"}, "below the number of worker processes"),
+        ({"TIAAS_GALAXY_MAX_CONNECTIONS": "0"}, "outside 1.."),
+        ({"TIAAS_REQUEST_MAX_PER_ADDRESS": "0"}, "outside 1.."),
     ],
 )
 def test_refuses_unsafe(override, message):
@@ -87,3 +90,17 @@ def test_database_urls():
     sock = database_from_url("postgresql://tiaas@/galaxy?host=%2Fvar%2Frun%2Fpostgresql")
     assert sock["HOST"] == "/var/run/postgresql"
     assert database_from_url("sqlite:////var/lib/tiaas/db.sqlite3")["NAME"] == "/var/lib/tiaas/db.sqlite3"
+
+
+def test_the_galaxy_pool_is_the_ceiling_shared_by_the_workers():
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        " g = settings.DATABASES['galaxy']; print(g['OPTIONS']['pool']['max_size'], g['CONN_MAX_AGE'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIAAS_")}
+    for processes, expected in [("1", "8 0"), ("2", "4 0"), ("3", "2 0"), ("8", "1 0")]:
+        full = {**env, **GOOD, "TIAAS_PROCESSES": processes}
+        res = subprocess.run(
+            [sys.executable, "-c", code], cwd=APP, env=full, capture_output=True, text=True, check=False
+        )
+        assert res.stdout.strip() == expected, (processes, res.stderr)
