@@ -8,14 +8,13 @@ mail. The simultaneous cases run against gunicorn with production settings.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from training.models import ThrottleEvent, Training
 
-from tests.server import Browser, gunicorn
+from tests.server import Browser, at_once, gunicorn
 from tests.test_request_form import valid
 
 NEW = "/tiaas/new/"
@@ -70,26 +69,6 @@ def test_invalid_forms_do_not_use_up_the_limit(client, settings):
 
 
 # --- all at once, through gunicorn -----------------------------------------------------------------------------------
-
-
-def at_once(calls) -> list:
-    """Run every callable at the same moment (behind a barrier); their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except OSError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
 
 
 def mails(directory: Path) -> list[str]:

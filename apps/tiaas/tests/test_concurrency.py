@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from training.models import Training
 
 from tests import galaxydb
-from tests.server import Joiner, gunicorn
+from tests.server import Joiner, at_once, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 N = 200
 
 
 def burst(joiners: list[Joiner]) -> list[int]:
-    barrier = threading.Barrier(len(joiners))
-    statuses: list[int] = [0] * len(joiners)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        statuses[i] = joiners[i].join()[0]
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(joiners))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return statuses
+    return [r[0] if isinstance(r, tuple) else r for r in at_once([j.join for j in joiners])]
 
 
 @pytest.mark.parametrize("workers", [2, 8])
