@@ -7,25 +7,28 @@
 
 """Declarative PostgreSQL privileges: validation, catalog reading, difference and statements.
 
-Everything but :func:`read_catalog` and :func:`compose` is pure Python so it can be unit tested
-without a server.  Vocabulary:
+Everything but the functions that take a ``db`` is pure Python, so it can be unit tested without a
+server, and nothing here imports a database driver: :func:`compose` receives the driver's ``sql``
+module. Vocabulary:
 
 * a *target* is what the user named: ``(kind, schema, name)``; ``name`` is ``None`` for "all
   objects of that kind in the schema";
 * an *object key* is a resolved catalog object: ``(kind, schema, name)`` with ``schema`` ``""``
   for schemas and databases and ``name`` ``"proname(identity arguments)"`` for functions;
-* an *ACL* maps grantee -> privilege -> grantable (bool); ``PUBLIC`` is the grantee ``"PUBLIC"``.
+* an *ACL* maps grantee -> privilege -> grantor -> grantable (bool); ``PUBLIC`` is the grantee
+  ``"PUBLIC"``. Column ACLs (``pg_attribute.attacl``) map grantee -> column -> privilege -> grantor -> grantable.
+* a *change* is one privilege to grant or revoke for one role on one object (or column), and
+  ``act_as`` names the grantor whose grant it revokes when that is not the executing role.
+
+Runs on every Python that ansible-core 2.17 supports on targets (3.7 and later).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field
-
-try:
-    from psycopg2 import sql
-except ImportError:  # the module reports the missing library before calling compose()
-    sql = None
 
 KINDS = ("table", "sequence", "schema", "database", "function")
 
@@ -43,7 +46,21 @@ ALIASES = {"TEMP": "TEMPORARY"}
 SCHEMA_QUALIFIED = ("table", "sequence", "function")
 DEFAULT_SCHEMA = "public"
 SQL_KEYWORD = {kind: kind.upper() for kind in KINDS}
-FUNCTION_RE = re.compile(r"^[^()]+\([^()]*\)$")
+FUNCTION_RE = re.compile(r"^\s*([^()]+?)\s*\(([^()]*)\)\s*$")
+# pg_class.relkind -> what it is, for "X is a sequence, not a table".
+RELKINDS = {
+    "r": "table",
+    "p": "partitioned table",
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+    "S": "sequence",
+    "i": "index",
+    "I": "partitioned index",
+    "c": "composite type",
+    "t": "TOAST table",
+}
+TABLE_RELKINDS = ("r", "p", "v", "m", "f")
 
 # Statement actions in execution order: take away first, then give.
 REVOKE_GRANT_OPTION = "revoke_grant_option"
@@ -52,9 +69,13 @@ GRANT = "grant"
 GRANT_WITH_OPTION = "grant_with_option"
 ACTION_ORDER = (REVOKE_GRANT_OPTION, REVOKE, GRANT, GRANT_WITH_OPTION)
 
+# Key of the transaction-scoped advisory lock that serialises concurrent runs in one database ("gxopsGRA").
+LOCK_KEY = int.from_bytes(b"gxopsGRA", "big")
+LOCK_QUERY = f"SELECT pg_advisory_xact_lock({LOCK_KEY})"
+
 
 class GrantsError(Exception):
-    """Invalid input; ``errors`` lists every problem, each naming the offending item."""
+    """Invalid input, or a plan that cannot be carried out; ``errors`` lists every problem, each naming its item."""
 
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))
@@ -80,26 +101,53 @@ class Grant:
 
 @dataclass
 class CatalogState:
-    """What the single catalog read returned."""
+    """What one catalog read returned."""
 
     roles: dict[str, bool] = field(default_factory=dict)  # role name -> exists
     # target -> resolved object keys ([] when the target is missing)
     resolved: dict[tuple, list[tuple[str, str, str]]] = field(default_factory=dict)
     missing: list[tuple] = field(default_factory=list)  # targets that do not exist
-    acl: dict[tuple[str, str, str], dict[str, dict[str, bool]]] = field(default_factory=dict)
+    notes: dict[tuple, str] = field(default_factory=dict)  # target -> why it is missing, when known
+    # object key -> grantee -> privilege -> grantor -> grantable
+    acl: dict[tuple, dict[str, dict[str, dict[str, bool]]]] = field(default_factory=dict)
+    # table key -> grantee -> column -> privilege -> grantor -> grantable
+    columns: dict[tuple, dict[str, dict[str, dict[str, dict[str, bool]]]]] = field(default_factory=dict)
     # object key -> (bare name, identity arguments or None) used to build statements
     idents: dict[tuple[str, str, str], tuple[str, str | None]] = field(default_factory=dict)
+    owners: dict[tuple, str] = field(default_factory=dict)
+    current_user: str = ""
+    session_user: str = ""
+    superuser: bool = False  # current_user is a superuser
+    # Only in a detailed read: privileges the executing role may grant, per object;
+    # and for each grantor found, whether the session user may SET ROLE to it.
+    detailed: bool = False
+    grantable: dict[tuple, set] = field(default_factory=dict)
+    can_act_as: dict[str, bool] = field(default_factory=dict)
+
+
+# column is "" for a privilege on the object itself; act_as is "" for the executing role.
+Change = namedtuple("Change", "role action key priv column act_as")
+
+
+def change(role, action, key, priv, column="", act_as="") -> Change:
+    return Change(role, action, key, priv, column, act_as)
 
 
 @dataclass(frozen=True, order=True)
 class Statement:
-    """One GRANT or REVOKE for one role, one kind and one privilege list, over several objects."""
+    """One GRANT or REVOKE for one role and one kind, over several objects.
+
+    ``privileges`` lists object privileges; for column privileges it is empty and ``columns`` holds
+    ``(privilege, (column, ...))`` pairs. ``act_as`` is the role the statement must run as ("" = the executing role).
+    """
 
     role: str
     action_rank: int
+    act_as: str
     kind_rank: int
-    privileges: tuple[str, ...]
-    objects: tuple[tuple[str, str, str], ...]
+    columns: tuple = ()
+    privileges: tuple[str, ...] = ()
+    objects: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def action(self) -> str:
@@ -128,6 +176,33 @@ def describe_target(target: tuple) -> str:
 def normalize_privilege(priv: str) -> str:
     value = str(priv).strip().upper().replace(" ", "_")
     return ALIASES.get(value, value)
+
+
+def split_arguments(text: str) -> list[str]:
+    """Argument types of a signature, split at top-level commas (commas inside double quotes stay)."""
+    args, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip() or args:
+        args.append(current.strip())
+    return args
+
+
+def split_signature(text: str) -> tuple[str, list[str]]:
+    """``"f(integer, text)"`` -> ``("f", ["integer", "text"])``; ValueError when it is not a signature."""
+    match = FUNCTION_RE.match(text)
+    if not match:
+        raise ValueError(text)
+    args = split_arguments(match.group(2))
+    if any(not arg for arg in args):
+        raise ValueError(text)
+    return match.group(1), args
 
 
 def validate_roles(roles) -> list[str]:
@@ -197,12 +272,17 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
             for obj in objects:
                 if not isinstance(obj, str) or not obj.strip():
                     entry_errors.append(f"{where}: object names must be non-empty strings, got {obj!r}")
-                elif kind == "function" and not FUNCTION_RE.match(obj):
-                    entry_errors.append(
-                        f"{where}: function {obj!r} must be written with its argument types, "
-                        "e.g. name(integer, text) or name()"
-                    )
-                elif obj not in seen:
+                    continue
+                if kind == "function":
+                    try:
+                        split_signature(obj)
+                    except ValueError:
+                        entry_errors.append(
+                            f"{where}: function {obj!r} must be written with its argument types, "
+                            "e.g. name(integer, text) or name()"
+                        )
+                        continue
+                if obj not in seen:
                     seen.append(obj)
             names = tuple(seen)
         privileges: list[str] = []
@@ -254,85 +334,177 @@ def targets_of(grants: list[Grant]) -> list[tuple]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The catalog read: one query for roles, objects and their effective ACLs
+# The catalog read: one query for roles, objects, their effective ACLs (object and column level,
+# with grantors) and who the executing role is. A *detailed* read (only when something is to
+# change) adds what the executing role may grant and which grantors it may act as.
 # ---------------------------------------------------------------------------------------------
+
+_GRANTABLE = (
+    "ARRAY(SELECT d.priv FROM detail d WHERE d.kind = t.kind AND {check}(o.oid, d.priv || ' WITH GRANT OPTION'))"
+)
 
 CATALOG_QUERY = """
 WITH target AS (
-    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS t(kind, nsp, wanted)
-), obj AS (
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, c.oid IS NOT NULL AS found,
-           c.relname::text AS name, NULL::text AS args, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl
+    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[], %(fnames)s::text[],
+                         %(fargs)s::text[]) AS t(kind, nsp, wanted, fname, fargs)
+), detail AS (
+    SELECT * FROM unnest(%(detail_kinds)s::text[], %(detail_privs)s::text[]) AS d(kind, priv)
+), who AS (
+    SELECT q.name, CASE WHEN q.name = 'PUBLIC' THEN 0::oid ELSE r.oid END AS oid
+      FROM unnest(%(roles)s::text[]) AS q(name)
+      LEFT JOIN pg_roles r ON r.rolname = q.name
+), fn AS (
+    SELECT t.*, n.oid AS nsp_oid, a.types, a.unresolved
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
-                          AND (t.wanted IS NULL OR c.relname = t.wanted)
+      LEFT JOIN LATERAL (
+          SELECT array_agg(to_regtype(e.arg)::oid ORDER BY e.ord) AS types,
+                 array_agg(e.arg ORDER BY e.ord) FILTER (WHERE to_regtype(e.arg) IS NULL) AS unresolved
+            FROM json_array_elements_text(t.fargs::json) WITH ORDINALITY AS e(arg, ord)
+      ) a ON true
+     WHERE t.kind = 'function' AND t.wanted IS NOT NULL
+), obj AS (
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {table_grantable} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
+                          AND (t.wanted IS NULL OR o.relname = t.wanted)
      WHERE t.kind = 'table'
     UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, c.oid IS NOT NULL,
-           c.relname::text, NULL, coalesce(c.relacl, acldefault('s', c.relowner))
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, o.oid, o.relname::text, NULL, NULL, o.relowner,
+           coalesce(o.relacl, acldefault('s', o.relowner)), {sequence_grantable}
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'S'
-                          AND (t.wanted IS NULL OR c.relname = t.wanted)
+      LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind = 'S'
+                          AND (t.wanted IS NULL OR o.relname = t.wanted)
      WHERE t.kind = 'sequence'
     UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, n.oid IS NOT NULL,
-           n.nspname::text, NULL, coalesce(n.nspacl, acldefault('n', n.nspowner))
+    SELECT t.kind, t.nsp, t.wanted, true, o.oid, o.nspname::text, NULL, NULL, o.nspowner,
+           coalesce(o.nspacl, acldefault('n', o.nspowner)), {schema_grantable}
       FROM target t
-      LEFT JOIN pg_namespace n ON n.nspname = t.wanted
+      LEFT JOIN pg_namespace o ON o.nspname = t.wanted
      WHERE t.kind = 'schema'
     UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, d.oid IS NOT NULL,
-           d.datname::text, NULL, coalesce(d.datacl, acldefault('d', d.datdba))
+    SELECT t.kind, t.nsp, t.wanted, true, o.oid, o.datname::text, NULL, NULL, o.datdba,
+           coalesce(o.datacl, acldefault('d', o.datdba)), {database_grantable}
       FROM target t
-      LEFT JOIN pg_database d ON d.datname = t.wanted
+      LEFT JOIN pg_database o ON o.datname = t.wanted
      WHERE t.kind = 'database'
     UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, p.oid IS NOT NULL,
-           p.proname::text, pg_get_function_identity_arguments(p.oid), coalesce(p.proacl, acldefault('f', p.proowner))
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, o.oid, o.proname::text,
+           pg_get_function_identity_arguments(o.oid), NULL, o.proowner,
+           coalesce(o.proacl, acldefault('f', o.proowner)), {function_grantable}
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_proc p ON n.oid IS NOT NULL AND p.pronamespace = n.oid AND (
-               (t.wanted IS NULL AND p.prokind = 'f')
-            OR (t.wanted IS NOT NULL AND p.oid = to_regprocedure(format('%%I.%%s', t.nsp, t.wanted))))
-     WHERE t.kind = 'function'
+      LEFT JOIN pg_proc o ON n.oid IS NOT NULL AND o.pronamespace = n.oid AND o.prokind = 'f'
+     WHERE t.kind = 'function' AND t.wanted IS NULL
+    UNION ALL
+    SELECT t.kind, t.nsp, t.wanted, t.nsp_oid IS NOT NULL, o.oid, o.proname::text,
+           pg_get_function_identity_arguments(o.oid),
+           CASE WHEN t.unresolved IS NOT NULL
+                THEN 'argument type ' || array_to_string(t.unresolved, ', ') || ' does not exist' END,
+           o.proowner, coalesce(o.proacl, acldefault('f', o.proowner)), {function_grantable}
+      FROM fn t
+      LEFT JOIN pg_proc o ON t.unresolved IS NULL AND o.pronamespace = t.nsp_oid AND o.proname = t.fname
+                         AND o.prokind IN ('f', 'a', 'w')
+                         AND o.proargtypes = coalesce(array_to_string(t.types, ' '), '')::oidvector
+), entry AS (
+    SELECT o.*, NULL::text AS col, a.grantee, a.grantor, a.privilege_type, a.is_grantable
+      FROM obj o
+      LEFT JOIN LATERAL (SELECT * FROM aclexplode(o.acl) x WHERE x.grantee IN (SELECT oid FROM who)) a ON true
+    UNION ALL
+    SELECT o.*, c.attname::text, a.grantee, a.grantor, a.privilege_type, a.is_grantable
+      FROM obj o
+      JOIN pg_attribute c ON o.kind = 'table' AND c.attrelid = o.oid AND c.attnum > 0 AND NOT c.attisdropped
+                         AND c.attacl IS NOT NULL
+     CROSS JOIN LATERAL aclexplode(c.attacl) a
+     WHERE a.grantee IN (SELECT oid FROM who)
 )
-SELECT o.kind, o.nsp, o.wanted, o.nsp_found, o.found, o.name, o.args,
-       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE r.rolname::text END, a.privilege_type, a.is_grantable
-  FROM obj o
-  LEFT JOIN LATERAL aclexplode(o.acl) a ON true
-  LEFT JOIN pg_roles r ON r.oid = a.grantee
+SELECT 'object', e.kind, e.nsp, e.wanted, e.nsp_found, e.oid IS NOT NULL, e.name, e.args, e.note,
+       pg_get_userbyid(e.owner)::text, e.col,
+       CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END,
+       e.privilege_type, e.is_grantable, pg_get_userbyid(e.grantor)::text, e.mine
+  FROM entry e
 UNION ALL
-SELECT 'role', NULL, q.name, true, q.name = 'PUBLIC' OR r.oid IS NOT NULL, q.name, NULL, NULL, NULL, NULL
-  FROM unnest(%(roles)s::text[]) AS q(name)
-  LEFT JOIN pg_roles r ON r.rolname = q.name
-""".strip()
+SELECT 'role', NULL, NULL, w.name, NULL, w.oid IS NOT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL
+  FROM who w
+UNION ALL
+SELECT 'me', NULL, NULL, current_user::text, NULL, r.rolsuper, session_user::text, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
+  FROM pg_roles r WHERE r.rolname = current_user
+UNION ALL
+SELECT 'grantor', NULL, NULL, pg_get_userbyid(g.grantor)::text, NULL,
+       pg_has_role(session_user, g.grantor, %(set_privilege)s::text), NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL
+  FROM (SELECT DISTINCT e.grantor FROM entry e WHERE %(detailed)s::boolean AND e.grantor IS NOT NULL) g
+""".strip().format(
+    table_grantable=_GRANTABLE.format(check="has_table_privilege"),
+    sequence_grantable=_GRANTABLE.format(check="has_sequence_privilege"),
+    schema_grantable=_GRANTABLE.format(check="has_schema_privilege"),
+    database_grantable=_GRANTABLE.format(check="has_database_privilege"),
+    function_grantable=_GRANTABLE.format(check="has_function_privilege"),
+)
 
 
-def catalog_params(targets: list[tuple], roles: list[str]) -> dict:
+def catalog_params(
+    targets: list[tuple],
+    roles: list[str],
+    detail: list[tuple[str, str]] | None = None,
+    server_version: int | None = None,
+) -> dict:
+    """Query parameters. ``detail`` lists (kind, privilege) pairs whose grantability to check (a detailed read)."""
+    fnames, fargs = [], []
+    for kind, _schema, name in targets:
+        if kind == "function" and name is not None:
+            fname, args = split_signature(name)
+            fnames.append(fname)
+            fargs.append(json.dumps(args))
+        else:
+            fnames.append(None)
+            fargs.append(None)
+    detail = list(detail or [])
     return {
         "kinds": [t[0] for t in targets],
         "schemas": [t[1] for t in targets],
         "names": [t[2] for t in targets],
+        "fnames": fnames,
+        "fargs": fargs,
         "roles": list(roles),
+        "detail_kinds": [d[0] for d in detail],
+        "detail_privs": [d[1] for d in detail],
+        "detailed": detail != [],
+        # Since PostgreSQL 16, SET ROLE needs the membership's SET option.
+        "set_privilege": "SET" if (server_version or 0) >= 160000 else "MEMBER",
     }
 
 
-def parse_catalog_rows(rows, targets: list[tuple]) -> CatalogState:
+def parse_catalog_rows(rows, targets: list[tuple], detailed: bool = False) -> CatalogState:
     """Turn the catalog query's rows into a CatalogState (pure; unit tested with literal rows)."""
-    state = CatalogState()
+    state = CatalogState(detailed=detailed)
     for target in targets:
         state.resolved[target] = []
     present_targets = set()
-    for kind, nsp, wanted, nsp_found, found, name, args, grantee, privilege, grantable in rows:
-        if kind == "role":
+    for row in rows:
+        tag, kind, nsp, wanted, nsp_found, found, name, args, note, owner, column, grantee, priv, grantable = row[:14]
+        grantor, mine = row[14], row[15]
+        if tag == "role":
             state.roles[wanted] = bool(found)
+            continue
+        if tag == "me":
+            state.current_user, state.superuser, state.session_user = wanted, bool(found), name
+            continue
+        if tag == "grantor":
+            state.can_act_as[wanted] = bool(found)
             continue
         target = (kind, nsp or "", wanted)
         if wanted is None and nsp_found:
             present_targets.add(target)  # the schema exists; it may hold no object of that kind
         if not found:
+            if note:
+                state.notes[target] = note
             continue
         present_targets.add(target)
         display = f"{name}({args})" if kind == "function" else name
@@ -340,24 +512,137 @@ def parse_catalog_rows(rows, targets: list[tuple]) -> CatalogState:
         if key not in state.resolved.setdefault(target, []):
             state.resolved[target].append(key)
         state.idents[key] = (name, args)
-        acl = state.acl.setdefault(key, {})
-        if grantee is not None and privilege is not None:
-            privs = acl.setdefault(grantee, {})
-            privs[privilege] = privs.get(privilege, False) or bool(grantable)
+        state.owners[key] = owner
+        if detailed:
+            state.grantable[key] = set(mine or ())
+        if grantee is None or priv is None:
+            state.acl.setdefault(key, {})
+            continue
+        if column:
+            privs = state.columns.setdefault(key, {}).setdefault(grantee, {}).setdefault(column, {})
+        else:
+            privs = state.acl.setdefault(key, {}).setdefault(grantee, {})
+        grantors = privs.setdefault(priv, {})
+        grantors[grantor] = grantors.get(grantor, False) or bool(grantable)
     state.missing = [t for t in targets if t not in present_targets]
     for target in state.resolved:
         state.resolved[target].sort()
     return state
 
 
-def read_catalog(cursor, targets: list[tuple], roles: list[str]) -> CatalogState:
-    cursor.execute(CATALOG_QUERY, catalog_params(targets, roles))
-    return parse_catalog_rows(cursor.fetchall(), targets)
+def read_catalog(
+    db, targets: list[tuple], roles: list[str], detail: list[tuple[str, str]] | None = None
+) -> CatalogState:
+    params = catalog_params(targets, roles, detail, db.server_version)
+    return parse_catalog_rows(db.execute(CATALOG_QUERY, params), targets, detailed=params["detailed"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Why is it missing? Run only when something is missing: a name of the wrong type, or with its
+# schema written into it, is a mistake to report, not an object to wait for.
+# ---------------------------------------------------------------------------------------------
+
+DIAGNOSIS_QUERY = """
+SELECT t.kind, t.nsp, t.wanted,
+       (SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = t.nsp AND c.relname = t.wanted LIMIT 1),
+       (SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = t.split_nsp AND c.relname = t.split_name LIMIT 1),
+       EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = t.split_nsp AND p.proname = t.split_name),
+       EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = t.nsp)
+  FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[], %(split_schemas)s::text[],
+              %(split_names)s::text[]) AS t(kind, nsp, wanted, split_nsp, split_name)
+""".strip()
+
+
+def _split_dotted(kind: str, name: str | None) -> tuple[str | None, str | None]:
+    """``"public.job"`` -> ``("public", "job")``; for functions the name part before the arguments."""
+    if name is None:
+        return None, None
+    base = split_signature(name)[0] if kind == "function" else name
+    if "." not in base:
+        return None, None
+    schema, _dot, rest = base.partition(".")
+    return schema, rest
+
+
+def diagnose_missing(db, catalog: CatalogState) -> list[str]:
+    """Add notes to missing targets; return errors for mistakes that no waiting will fix."""
+    targets = [t for t in catalog.missing if t[2] is not None and t[0] in SCHEMA_QUALIFIED]
+    if not targets:
+        return []
+    splits = [_split_dotted(t[0], t[2]) for t in targets]
+    params = {
+        "kinds": [t[0] for t in targets],
+        "schemas": [t[1] for t in targets],
+        "names": [t[2] for t in targets],
+        "split_schemas": [s[0] for s in splits],
+        "split_names": [s[1] for s in splits],
+    }
+    return apply_diagnosis(catalog, db.execute(DIAGNOSIS_QUERY, params))
+
+
+def apply_diagnosis(catalog: CatalogState, rows) -> list[str]:
+    """Pure part of :func:`diagnose_missing`."""
+    errors = []
+    for kind, nsp, wanted, relkind, split_relkind, split_function, nsp_exists in rows:
+        target = (kind, nsp, wanted)
+        label = describe_target(target)
+        schema, rest = _split_dotted(kind, wanted)
+        hint = ""
+        if schema is not None:
+            args = wanted[wanted.index("(") :] if kind == "function" else ""
+            hint = f"object names do not include their schema: write objects: [{rest}{args}] with schema: {schema}"
+        if relkind is not None and kind != "function":
+            actual = RELKINDS.get(relkind, "relation")
+            if relkind in TABLE_RELKINDS and kind == "table":
+                continue  # appeared since the read
+            if relkind == "S":
+                errors.append(f"{label} is a sequence, not a table: list it under type: sequence")
+            elif relkind in TABLE_RELKINDS:
+                errors.append(f"{label} is a {actual}, not a sequence: list it under type: table")
+            else:
+                errors.append(f"{label} is a {actual}: privileges cannot be granted on it")
+            continue
+        split_exists = split_function if kind == "function" else split_relkind is not None
+        if hint and split_exists:
+            errors.append(f"{label} does not exist; {hint}")
+            continue
+        notes = []
+        if not nsp_exists:
+            notes.append(f"schema {nsp} does not exist")
+        if catalog.notes.get(target):
+            notes.append(catalog.notes[target])
+        if hint:
+            notes.append(hint)
+        if notes:
+            catalog.notes[target] = "; ".join(notes)
+    return errors
+
+
+def describe_missing(catalog: CatalogState, target: tuple) -> str:
+    note = catalog.notes.get(target)
+    return describe_target(target) + (f" ({note})" if note else "")
 
 
 # ---------------------------------------------------------------------------------------------
 # Difference and statements
 # ---------------------------------------------------------------------------------------------
+
+
+def held(catalog: CatalogState, key: tuple, role: str) -> dict[str, bool]:
+    """Privilege -> grantable (by any grantor) that ``role`` holds on the object itself."""
+    return {p: any(g.values()) for p, g in catalog.acl.get(key, {}).get(role, {}).items()}
+
+
+def held_columns(catalog: CatalogState, key: tuple, role: str) -> dict[tuple[str, str], bool]:
+    """(column, privilege) -> grantable that ``role`` holds on columns of the table ``key``."""
+    result = {}
+    for column, privs in catalog.columns.get(key, {}).get(role, {}).items():
+        for priv, grantors in privs.items():
+            result[(column, priv)] = any(grantors.values())
+    return result
 
 
 def desired_privileges(grants: list[Grant], roles: list[str], catalog: CatalogState) -> dict:
@@ -373,74 +658,133 @@ def desired_privileges(grants: list[Grant], roles: list[str], catalog: CatalogSt
     return desired
 
 
-def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState, state: str) -> list[tuple]:
-    """The changes as sorted ``(role, action, object key, privilege)`` tuples."""
+def acting_role(catalog: CatalogState, key: tuple, grantor: str) -> str:
+    """Who must revoke a privilege that ``grantor`` granted: "" for the executing role itself.
+
+    A superuser's REVOKE acts as the object's owner; any other grantor's grant can only be revoked as that grantor.
+    """
+    if grantor == catalog.current_user or (catalog.superuser and grantor == catalog.owners.get(key)):
+        return ""
+    return grantor
+
+
+def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState, state: str) -> list[Change]:
+    """The changes, sorted. Column privileges are revoked by ``exact`` (they cannot be declared) and by ``absent``."""
     changes = set()
+
+    def revoke(role, action, key, priv, grantors, column=""):
+        for grantor, grantable in grantors.items():
+            if action == REVOKE or grantable:
+                changes.add(change(role, action, key, priv, column, acting_role(catalog, key, grantor)))
+
     for (role, key), wanted in desired_privileges(grants, roles, catalog).items():
         current = catalog.acl.get(key, {}).get(role, {})
+        have = {p: any(g.values()) for p, g in current.items()}
+        columns = catalog.columns.get(key, {}).get(role, {})
         if state in ("present", "exact"):
             for priv, option in wanted.items():
-                if priv not in current:
-                    changes.add((role, GRANT_WITH_OPTION if option else GRANT, key, priv))
-                elif option and not current[priv]:
-                    changes.add((role, GRANT_WITH_OPTION, key, priv))
+                if priv not in have:
+                    changes.add(change(role, GRANT_WITH_OPTION if option else GRANT, key, priv))
+                elif option and not have[priv]:
+                    changes.add(change(role, GRANT_WITH_OPTION, key, priv))
         if state == "exact":
-            for priv, grantable in current.items():
+            for priv, grantors in current.items():
                 if priv not in wanted:
-                    changes.add((role, REVOKE, key, priv))
-                elif grantable and not wanted[priv]:
-                    changes.add((role, REVOKE_GRANT_OPTION, key, priv))
+                    revoke(role, REVOKE, key, priv, grantors)
+                elif not wanted[priv]:
+                    revoke(role, REVOKE_GRANT_OPTION, key, priv, grantors)
+            for column, privs in columns.items():
+                for priv, grantors in privs.items():
+                    revoke(role, REVOKE, key, priv, grantors, column)
         if state == "absent":
             for priv, option in wanted.items():
-                if option:
-                    if current.get(priv):
-                        changes.add((role, REVOKE_GRANT_OPTION, key, priv))
-                elif priv in current:
-                    changes.add((role, REVOKE, key, priv))
-    return sorted(changes, key=lambda c: (c[0], ACTION_ORDER.index(c[1]), c[2], PRIVILEGES[c[2][0]].index(c[3])))
+                action = REVOKE_GRANT_OPTION if option else REVOKE
+                revoke(role, action, key, priv, current.get(priv, {}))
+                for column, privs in columns.items():
+                    revoke(role, action, key, priv, privs.get(priv, {}), column)
+    return sorted(
+        changes,
+        key=lambda c: (
+            c.role,
+            ACTION_ORDER.index(c.action),
+            c.act_as,
+            c.key,
+            c.column,
+            PRIVILEGES[c.key[0]].index(c.priv),
+        ),
+    )
 
 
-def plan_statements(changes: list[tuple]) -> list[Statement]:
+def detail_needed(changes: list[Change]) -> list[tuple[str, str]]:
+    """(kind, privilege) pairs whose grantability a detailed read must check for these changes."""
+    pairs = {(c.key[0], c.priv) for c in changes if c.action in (GRANT, GRANT_WITH_OPTION)}
+    # The read is detailed even with nothing to grant, so grantors are checked too.
+    return sorted(pairs) or [("table", "SELECT")]
+
+
+def infeasible(changes: list[Change], catalog: CatalogState) -> list[str]:
+    """What the executing role cannot do, from a detailed read: each message names the privilege and why."""
+    problems = []
+    me = catalog.current_user
+    for c in changes:
+        where = f"{c.priv}{f' ({c.column})' if c.column else ''} on {describe_target(c.key)}"
+        if c.action in (GRANT, GRANT_WITH_OPTION):
+            if c.priv not in catalog.grantable.get(c.key, set()):
+                problems.append(
+                    f"cannot grant {where} to {c.role}: the executing role {me!r} is not a superuser, does not own "
+                    f"it ({catalog.owners.get(c.key)!r} does) and does not hold {c.priv} on it WITH GRANT OPTION, "
+                    "so PostgreSQL would grant nothing"
+                )
+        elif c.act_as and not catalog.can_act_as.get(c.act_as, False):
+            what = "the grant option for " if c.action == REVOKE_GRANT_OPTION else ""
+            problems.append(
+                f"cannot revoke {what}{where} from {c.role}: it was granted by {c.act_as!r}, and only {c.act_as!r} "
+                f"can revoke it, but the session user {catalog.session_user!r} may not SET ROLE {c.act_as!r} "
+                f"(make it a member of {c.act_as!r}, log in as a superuser, or revoke it as {c.act_as!r})"
+            )
+    return sorted(set(problems), key=problems.index)
+
+
+def plan_statements(changes: list[Change]) -> list[Statement]:
     """Group changes into as few statements as possible, in a deterministic order.
 
-    Objects that get the same privilege list for the same role and action share one statement.
+    Objects that get the same privileges for the same role, action and acting role share one statement;
+    column privileges of one table go into one statement.
     """
-    per_object: dict[tuple, list[str]] = {}
-    for role, action, key, priv in changes:
-        per_object.setdefault((role, action, key), []).append(priv)
+    per_object: dict[tuple, list] = {}
+    for c in changes:
+        per_object.setdefault((c.role, c.action, c.act_as, c.key, bool(c.column)), []).append((c.priv, c.column))
     grouped: dict[tuple, list] = {}
-    for (role, action, key), privs in per_object.items():
+    for (role, action, act_as, key, is_column), items in per_object.items():
         order = PRIVILEGES[key[0]]
-        privs_t = tuple(sorted(set(privs), key=order.index))
-        group = (role, ACTION_ORDER.index(action), KINDS.index(key[0]), privs_t)
+        if is_column:
+            by_priv: dict[str, set] = {}
+            for priv, column in items:
+                by_priv.setdefault(priv, set()).add(column)
+            columns = tuple((p, tuple(sorted(by_priv[p]))) for p in sorted(by_priv, key=order.index))
+            privs_t: tuple = ()
+        else:
+            columns = ()
+            privs_t = tuple(sorted({p for p, _c in items}, key=order.index))
+        group = (role, ACTION_ORDER.index(action), act_as, KINDS.index(key[0]), columns, privs_t)
         grouped.setdefault(group, []).append(key)
     statements = [
-        Statement(role=role, action_rank=a, kind_rank=k, privileges=p, objects=tuple(sorted(keys)))
-        for (role, a, k, p), keys in grouped.items()
+        Statement(
+            role=role,
+            action_rank=a,
+            act_as=act_as,
+            kind_rank=k,
+            columns=cols,
+            privileges=p,
+            objects=tuple(sorted(keys)),
+        )
+        for (role, a, act_as, k, cols, p), keys in grouped.items()
     ]
     return sorted(statements)
 
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def statement_text(stmt: Statement, idents: dict) -> str:
-    """The statement as text, quoted exactly as PostgreSQL (and psycopg2.sql.Identifier) quotes it."""
-    objects = []
-    for key in stmt.objects:
-        kind, schema, _display = key
-        name, args = idents[key]
-        text = f"{_quote_ident(schema)}.{_quote_ident(name)}" if kind in SCHEMA_QUALIFIED else _quote_ident(name)
-        if kind == "function":
-            text += f"({args or ''})"
-        objects.append(text)
-    role = "PUBLIC" if stmt.role == "PUBLIC" else _quote_ident(stmt.role)
-    head, tail = _verbs(stmt.action)
-    return (
-        f"{head}{', '.join(stmt.privileges)} ON {SQL_KEYWORD[stmt.kind]} {', '.join(objects)} "
-        f"{'FROM' if stmt.action.startswith('revoke') else 'TO'} {role}{tail}"
-    )
 
 
 def _verbs(action: str) -> tuple[str, str]:
@@ -452,25 +796,58 @@ def _verbs(action: str) -> tuple[str, str]:
     }[action]
 
 
-def compose(stmt: Statement, idents: dict):
-    """The statement as a psycopg2.sql.Composed: every name passes through sql.Identifier.
+def statement_text(stmt: Statement, idents: dict) -> str:
+    """The statement as text, quoted exactly as PostgreSQL (and the drivers' sql.Identifier) quote it."""
+    objects = []
+    for key in stmt.objects:
+        kind, schema, _display = key
+        name, args = idents[key]
+        text = f"{_quote_ident(schema)}.{_quote_ident(name)}" if kind in SCHEMA_QUALIFIED else _quote_ident(name)
+        if kind == "function":
+            text += f"({args or ''})"
+        objects.append(text)
+    if stmt.columns:
+        privs = ", ".join(f"{p} ({', '.join(_quote_ident(c) for c in cols)})" for p, cols in stmt.columns)
+    else:
+        privs = ", ".join(stmt.privileges)
+    role = "PUBLIC" if stmt.role == "PUBLIC" else _quote_ident(stmt.role)
+    head, tail = _verbs(stmt.action)
+    return (
+        f"{head}{privs} ON {SQL_KEYWORD[stmt.kind]} {', '.join(objects)} "
+        f"{'FROM' if stmt.action.startswith('revoke') else 'TO'} {role}{tail}"
+    )
+
+
+def compose(sql, stmt: Statement, idents: dict):
+    """The statement as a ``sql.Composed`` of the driver's ``sql`` module: every name passes through sql.Identifier.
 
     Function argument lists come from the server (pg_get_function_identity_arguments), not from the user.
+    Identifiers are single-part (psycopg2 2.7 knows no other).
     """
     objects = []
     for key in stmt.objects:
         kind, schema, _display = key
         name, args = idents[key]
-        ident = sql.Identifier(schema, name) if kind in SCHEMA_QUALIFIED else sql.Identifier(name)
+        if kind in SCHEMA_QUALIFIED:
+            ident = sql.Composed([sql.Identifier(schema), sql.SQL("."), sql.Identifier(name)])
+        else:
+            ident = sql.Identifier(name)
         if kind == "function":
             ident = sql.Composed([ident, sql.SQL("(" + (args or "") + ")")])
         objects.append(ident)
+    if stmt.columns:
+        privs = sql.SQL(", ").join(
+            sql.Composed([sql.SQL(priv + " ("), sql.SQL(", ").join([sql.Identifier(c) for c in cols]), sql.SQL(")")])
+            for priv, cols in stmt.columns
+        )
+    else:
+        privs = sql.SQL(", ".join(stmt.privileges))
     role = sql.SQL("PUBLIC") if stmt.role == "PUBLIC" else sql.Identifier(stmt.role)
     head, tail = _verbs(stmt.action)
     direction = "FROM" if stmt.action.startswith("revoke") else "TO"
     return sql.SQL("{head}{privs} ON {kind} {objects} {direction} {role}{tail}").format(
         head=sql.SQL(head),
-        privs=sql.SQL(", ".join(stmt.privileges)),
+        privs=privs,
         kind=sql.SQL(SQL_KEYWORD[stmt.kind]),
         objects=sql.SQL(", ").join(objects),
         direction=sql.SQL(direction),
@@ -479,39 +856,97 @@ def compose(stmt: Statement, idents: dict):
     )
 
 
+def program(statements: list[Statement], current_user: str) -> list[tuple[str, object]]:
+    """The statements in execution order, with ``SET ROLE`` around those that must run as another grantor.
+
+    Items are ``("set_role", role)`` or ``("statement", Statement)``.
+    """
+    steps: list[tuple[str, object]] = []
+    acting = ""
+    for stmt in statements:
+        if stmt.act_as != acting:
+            steps.append(("set_role", stmt.act_as or current_user))
+            acting = stmt.act_as
+        steps.append(("statement", stmt))
+    if acting:
+        steps.append(("set_role", current_user))
+    return steps
+
+
 # ---------------------------------------------------------------------------------------------
 # Diff
 # ---------------------------------------------------------------------------------------------
 
 
-def _render(privs: dict[str, bool], kind: str) -> list[str]:
-    order = PRIVILEGES[kind]
-    return [p + (" WITH GRANT OPTION" if privs[p] else "") for p in sorted(privs, key=order.index)]
+def render_privileges(catalog: CatalogState, key: tuple, role: str) -> list[str]:
+    order = PRIVILEGES[key[0]]
+    privs = held(catalog, key, role)
+    result = [p + (" WITH GRANT OPTION" if privs[p] else "") for p in sorted(privs, key=order.index)]
+    columns = held_columns(catalog, key, role)
+    for column, priv in sorted(columns, key=lambda cp: (order.index(cp[1]), cp[0])):
+        result.append(f"{priv} ({column})" + (" WITH GRANT OPTION" if columns[(column, priv)] else ""))
+    return result
 
 
-def apply_changes(acl: dict, changes: list[tuple]) -> dict:
-    """The ACL the changes lead to (for the diff's ``after``)."""
-    after = {key: {g: dict(p) for g, p in grantees.items()} for key, grantees in acl.items()}
-    for role, action, key, priv in changes:
-        privs = after.setdefault(key, {}).setdefault(role, {})
-        if action == GRANT:
-            privs.setdefault(priv, False)
-        elif action == GRANT_WITH_OPTION:
-            privs[priv] = True
-        elif action == REVOKE:
-            privs.pop(priv, None)
-        elif action == REVOKE_GRANT_OPTION and priv in privs:
-            privs[priv] = False
+def apply_changes(catalog: CatalogState, changes: list[Change]) -> CatalogState:
+    """The catalog the changes lead to (check mode's diff ``after``); new grants are the executing role's."""
+    acl = {k: {g: {p: dict(gs) for p, gs in privs.items()} for g, privs in v.items()} for k, v in catalog.acl.items()}
+    cols = {
+        k: {g: {c: {p: dict(gs) for p, gs in privs.items()} for c, privs in cs.items()} for g, cs in v.items()}
+        for k, v in catalog.columns.items()
+    }
+    me = catalog.current_user
+    for c in changes:
+        if c.column:
+            privs = cols.setdefault(c.key, {}).setdefault(c.role, {}).setdefault(c.column, {})
+        else:
+            privs = acl.setdefault(c.key, {}).setdefault(c.role, {})
+        grantors = privs.setdefault(c.priv, {})
+        if c.action == GRANT:
+            grantors.setdefault(me, False)
+        elif c.action == GRANT_WITH_OPTION:
+            grantors[me] = True
+        else:
+            for grantor in list(grantors):
+                if acting_role(catalog, c.key, grantor) == c.act_as:
+                    if c.action == REVOKE:
+                        del grantors[grantor]
+                    else:
+                        grantors[grantor] = False
+        if not grantors:
+            del privs[c.priv]
+    after = CatalogState(
+        roles=catalog.roles,
+        resolved=catalog.resolved,
+        missing=catalog.missing,
+        acl=acl,
+        columns=cols,
+        idents=catalog.idents,
+        owners=catalog.owners,
+        current_user=catalog.current_user,
+        session_user=catalog.session_user,
+        superuser=catalog.superuser,
+    )
     return after
 
 
-def build_diff(grants: list[Grant], roles: list[str], catalog: CatalogState, changes: list[tuple]) -> dict:
-    """``before``/``after``: role -> object -> privileges, for every object in scope."""
-    after_acl = apply_changes(catalog.acl, changes)
-    before: dict[str, dict[str, list[str]]] = {}
-    after: dict[str, dict[str, list[str]]] = {}
-    for role, key in sorted(desired_privileges(grants, roles, catalog)):
+def build_diff(grants: list[Grant], roles: list[str], before: CatalogState, after: CatalogState) -> dict:
+    """``before``/``after``: role -> object -> privileges (columns as ``UPDATE (email)``), for every object in scope."""
+    result: dict[str, dict] = {"before": {}, "after": {}}
+    for role, key in sorted(desired_privileges(grants, roles, before)):
         label = describe_target(key)
-        before.setdefault(role, {})[label] = _render(catalog.acl.get(key, {}).get(role, {}), key[0])
-        after.setdefault(role, {})[label] = _render(after_acl.get(key, {}).get(role, {}), key[0])
-    return {"before": before, "after": after}
+        result["before"].setdefault(role, {})[label] = render_privileges(before, key, role)
+        result["after"].setdefault(role, {})[label] = render_privileges(after, key, role)
+    return result
+
+
+def describe_change(c: Change) -> str:
+    verb = {
+        GRANT: "grant",
+        GRANT_WITH_OPTION: "grant (with grant option)",
+        REVOKE: "revoke",
+        REVOKE_GRANT_OPTION: "revoke the grant option for",
+    }[c.action]
+    where = f"{c.priv}{f' ({c.column})' if c.column else ''} on {describe_target(c.key)}"
+    by = f" (granted by {c.act_as})" if c.act_as else ""
+    return f"{verb} {where} {'from' if c.action.startswith('revoke') else 'to'} {c.role}{by}"
