@@ -19,8 +19,8 @@ description:
   - Before it writes, it takes a transaction-scoped advisory lock and reads the catalog again, so concurrent runs
     on one database wait for each other instead of failing with C(tuple concurrently updated).
   - Checks that the executing role can do what is planned (grant with grant option, revoke as the original
-    grantor) before it changes anything, and after the statements re-reads the catalog inside the transaction: a
-    privilege PostgreSQL did not grant or revoke (it only warns) fails the task, naming it, and nothing is committed.
+    grantor) before it changes anything. After the statements it re-reads the catalog inside the transaction;
+    a privilege PostgreSQL did not grant or revoke (it only warns) fails the task, naming it, and nothing is committed.
   - Validates the input before it changes anything; error messages name the offending item.
   - In check mode only catalog queries run; the statements that would be executed are returned.
 author:
