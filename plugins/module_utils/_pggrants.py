@@ -135,16 +135,16 @@ def change(role, action, key, priv, column="", act_as="") -> Change:
 
 @dataclass(frozen=True, order=True)
 class Statement:
-    """One GRANT or REVOKE for one role and one kind, over several objects.
+    """One GRANT or REVOKE for one kind, over several objects and several roles.
 
     ``privileges`` lists object privileges; for column privileges it is empty and ``columns`` holds
     ``(privilege, (column, ...))`` pairs. ``act_as`` is the role the statement must run as ("" = the executing role).
     """
 
-    role: str
     action_rank: int
     act_as: str
     kind_rank: int
+    roles: tuple[str, ...]
     columns: tuple = ()
     privileges: tuple[str, ...] = ()
     objects: tuple[tuple[str, str, str], ...] = ()
@@ -343,7 +343,9 @@ _GRANTABLE = (
     "ARRAY(SELECT d.priv FROM detail d WHERE d.kind = t.kind AND {check}(o.oid, d.priv || ' WITH GRANT OPTION'))"
 )
 
-CATALOG_QUERY = """
+# The query is assembled from static parts (no user text): only the branches for the kinds in scope, and the
+# grantability checks only in a detailed read, since planning the whole query costs more than running it.
+_HEAD = """
 WITH target AS (
     SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[], %(fnames)s::text[],
                          %(fargs)s::text[]) AS t(kind, nsp, wanted, fname, fargs)
@@ -353,7 +355,9 @@ WITH target AS (
     SELECT q.name, CASE WHEN q.name = 'PUBLIC' THEN 0::oid ELSE r.oid END AS oid
       FROM unnest(%(roles)s::text[]) AS q(name)
       LEFT JOIN pg_roles r ON r.rolname = q.name
-), fn AS (
+)"""
+
+_FN = """, fn AS (
     SELECT t.*, n.oid AS nsp_oid, a.types, a.unresolved
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
@@ -363,64 +367,74 @@ WITH target AS (
             FROM json_array_elements_text(t.fargs::json) WITH ORDINALITY AS e(arg, ord)
       ) a ON true
      WHERE t.kind = 'function' AND t.wanted IS NOT NULL
-), obj AS (
+)"""
+
+# One branch per kind: kind, nsp, wanted, nsp_found, oid, name, args, note, owner, acl, mine.
+_BRANCHES = {
+    "table": """
     SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
            NULL::text AS args, NULL::text AS note, o.relowner AS owner,
-           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {table_grantable} AS mine
+           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
       LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
                           AND (t.wanted IS NULL OR o.relname = t.wanted)
-     WHERE t.kind = 'table'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, o.oid, o.relname::text, NULL, NULL, o.relowner,
-           coalesce(o.relacl, acldefault('s', o.relowner)), {sequence_grantable}
+     WHERE t.kind = 'table'""",
+    "sequence": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('s', o.relowner)) AS acl, {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
       LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind = 'S'
                           AND (t.wanted IS NULL OR o.relname = t.wanted)
-     WHERE t.kind = 'sequence'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, o.oid, o.nspname::text, NULL, NULL, o.nspowner,
-           coalesce(o.nspacl, acldefault('n', o.nspowner)), {schema_grantable}
+     WHERE t.kind = 'sequence'""",
+    "schema": """
+    SELECT t.kind, t.nsp, t.wanted, true AS nsp_found, o.oid, o.nspname::text AS name, NULL::text AS args,
+           NULL::text AS note, o.nspowner AS owner, coalesce(o.nspacl, acldefault('n', o.nspowner)) AS acl,
+           {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace o ON o.nspname = t.wanted
-     WHERE t.kind = 'schema'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, o.oid, o.datname::text, NULL, NULL, o.datdba,
-           coalesce(o.datacl, acldefault('d', o.datdba)), {database_grantable}
+     WHERE t.kind = 'schema'""",
+    "database": """
+    SELECT t.kind, t.nsp, t.wanted, true AS nsp_found, o.oid, o.datname::text AS name, NULL::text AS args,
+           NULL::text AS note, o.datdba AS owner, coalesce(o.datacl, acldefault('d', o.datdba)) AS acl,
+           {mine} AS mine
       FROM target t
       LEFT JOIN pg_database o ON o.datname = t.wanted
-     WHERE t.kind = 'database'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, o.oid, o.proname::text,
-           pg_get_function_identity_arguments(o.oid), NULL, o.proowner,
-           coalesce(o.proacl, acldefault('f', o.proowner)), {function_grantable}
+     WHERE t.kind = 'database'""",
+    "function": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.proname::text AS name,
+           pg_get_function_identity_arguments(o.oid) AS args, NULL::text AS note, o.proowner AS owner,
+           coalesce(o.proacl, acldefault('f', o.proowner)) AS acl, {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
       LEFT JOIN pg_proc o ON n.oid IS NOT NULL AND o.pronamespace = n.oid AND o.prokind = 'f'
-     WHERE t.kind = 'function' AND t.wanted IS NULL
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, t.nsp_oid IS NOT NULL, o.oid, o.proname::text,
-           pg_get_function_identity_arguments(o.oid),
+     WHERE t.kind = 'function' AND t.wanted IS NULL""",
+    "named function": """
+    SELECT t.kind, t.nsp, t.wanted, t.nsp_oid IS NOT NULL AS nsp_found, o.oid, o.proname::text AS name,
+           pg_get_function_identity_arguments(o.oid) AS args,
            CASE WHEN t.unresolved IS NOT NULL
-                THEN 'argument type ' || array_to_string(t.unresolved, ', ') || ' does not exist' END,
-           o.proowner, coalesce(o.proacl, acldefault('f', o.proowner)), {function_grantable}
+                THEN 'argument type ' || array_to_string(t.unresolved, ', ') || ' does not exist' END AS note,
+           o.proowner AS owner, coalesce(o.proacl, acldefault('f', o.proowner)) AS acl, {mine} AS mine
       FROM fn t
       LEFT JOIN pg_proc o ON t.unresolved IS NULL AND o.pronamespace = t.nsp_oid AND o.proname = t.fname
                          AND o.prokind IN ('f', 'a', 'w')
-                         AND o.proargtypes = coalesce(array_to_string(t.types, ' '), '')::oidvector
-), entry AS (
+                         AND o.proargtypes = coalesce(array_to_string(t.types, ' '), '')::oidvector""",
+}
+_CHECKS = {
+    "table": "has_table_privilege",
+    "sequence": "has_sequence_privilege",
+    "schema": "has_schema_privilege",
+    "database": "has_database_privilege",
+    "function": "has_function_privilege",
+    "named function": "has_function_privilege",
+}
+
+_TAIL = """, entry AS (
     SELECT o.*, NULL::text AS col, a.grantee, a.grantor, a.privilege_type, a.is_grantable
       FROM obj o
-      LEFT JOIN LATERAL (SELECT * FROM aclexplode(o.acl) x WHERE x.grantee IN (SELECT oid FROM who)) a ON true
-    UNION ALL
-    SELECT o.*, c.attname::text, a.grantee, a.grantor, a.privilege_type, a.is_grantable
-      FROM obj o
-      JOIN pg_attribute c ON o.kind = 'table' AND c.attrelid = o.oid AND c.attnum > 0 AND NOT c.attisdropped
-                         AND c.attacl IS NOT NULL
-     CROSS JOIN LATERAL aclexplode(c.attacl) a
-     WHERE a.grantee IN (SELECT oid FROM who)
+      LEFT JOIN LATERAL (SELECT * FROM aclexplode(o.acl) x WHERE x.grantee IN (SELECT oid FROM who)) a ON true{columns}
 )
 SELECT 'object', e.kind, e.nsp, e.wanted, e.nsp_found, e.oid IS NOT NULL, e.name, e.args, e.note,
        pg_get_userbyid(e.owner)::text, e.col,
@@ -434,19 +448,51 @@ SELECT 'role', NULL, NULL, w.name, NULL, w.oid IS NOT NULL, NULL, NULL, NULL, NU
 UNION ALL
 SELECT 'me', NULL, NULL, current_user::text, NULL, r.rolsuper, session_user::text, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL
-  FROM pg_roles r WHERE r.rolname = current_user
+  FROM pg_roles r WHERE r.rolname = current_user{grantors}"""
+
+# Column privileges (pg_attribute.attacl) of the tables in scope.
+_COLUMNS = """
+    UNION ALL
+    SELECT o.*, c.attname::text, a.grantee, a.grantor, a.privilege_type, a.is_grantable
+      FROM obj o
+      JOIN pg_attribute c ON o.kind = 'table' AND c.attrelid = o.oid AND c.attnum > 0 AND NOT c.attisdropped
+                         AND c.attacl IS NOT NULL
+     CROSS JOIN LATERAL aclexplode(c.attacl) a
+     WHERE a.grantee IN (SELECT oid FROM who)"""
+
+# Detailed read: may the session user act as each grantor found (SET ROLE)?
+_GRANTORS = """
 UNION ALL
 SELECT 'grantor', NULL, NULL, pg_get_userbyid(g.grantor)::text, NULL,
        pg_has_role(session_user, g.grantor, %(set_privilege)s::text), NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL
-  FROM (SELECT DISTINCT e.grantor FROM entry e WHERE %(detailed)s::boolean AND e.grantor IS NOT NULL) g
-""".strip().format(
-    table_grantable=_GRANTABLE.format(check="has_table_privilege"),
-    sequence_grantable=_GRANTABLE.format(check="has_sequence_privilege"),
-    schema_grantable=_GRANTABLE.format(check="has_schema_privilege"),
-    database_grantable=_GRANTABLE.format(check="has_database_privilege"),
-    function_grantable=_GRANTABLE.format(check="has_function_privilege"),
-)
+  FROM (SELECT DISTINCT e.grantor FROM entry e WHERE e.grantor IS NOT NULL) g"""
+
+_QUERIES: dict = {}
+
+
+def catalog_query(targets: list[tuple], detailed: bool) -> str:
+    """The catalog query for these targets (cached per shape)."""
+    kinds = []
+    for kind, _schema, name in targets:
+        branch = "named function" if kind == "function" and name is not None else kind
+        if branch not in kinds:
+            kinds.append(branch)
+    kinds.sort(key=list(_BRANCHES).index)
+    shape = (tuple(kinds), detailed)
+    if shape not in _QUERIES:
+        branches = [
+            _BRANCHES[k].format(mine=_GRANTABLE.format(check=_CHECKS[k]) if detailed else "NULL::text[]") for k in kinds
+        ]
+        _QUERIES[shape] = (
+            _HEAD
+            + (_FN if "named function" in kinds else "")
+            + ", obj AS ("
+            + "\n    UNION ALL".join(branches)
+            + "\n)"
+            + _TAIL.format(columns=_COLUMNS if "table" in kinds else "", grantors=_GRANTORS if detailed else "")
+        ).strip()
+    return _QUERIES[shape]
 
 
 def catalog_params(
@@ -487,6 +533,7 @@ def parse_catalog_rows(rows, targets: list[tuple], detailed: bool = False) -> Ca
     for target in targets:
         state.resolved[target] = []
     present_targets = set()
+    seen: dict[tuple, set] = {}
     for row in rows:
         tag, kind, nsp, wanted, nsp_found, found, name, args, note, owner, column, grantee, priv, grantable = row[:14]
         grantor, mine = row[14], row[15]
@@ -509,8 +556,9 @@ def parse_catalog_rows(rows, targets: list[tuple], detailed: bool = False) -> Ca
         present_targets.add(target)
         display = f"{name}({args})" if kind == "function" else name
         key = (kind, nsp or "", display)
-        if key not in state.resolved.setdefault(target, []):
-            state.resolved[target].append(key)
+        if key not in seen.setdefault(target, set()):
+            seen[target].add(key)
+            state.resolved.setdefault(target, []).append(key)
         state.idents[key] = (name, args)
         state.owners[key] = owner
         if detailed:
@@ -534,7 +582,8 @@ def read_catalog(
     db, targets: list[tuple], roles: list[str], detail: list[tuple[str, str]] | None = None
 ) -> CatalogState:
     params = catalog_params(targets, roles, detail, db.server_version)
-    return parse_catalog_rows(db.execute(CATALOG_QUERY, params), targets, detailed=params["detailed"])
+    query = catalog_query(targets, params["detailed"])
+    return parse_catalog_rows(db.execute(query, params), targets, detailed=params["detailed"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -746,10 +795,10 @@ def infeasible(changes: list[Change], catalog: CatalogState) -> list[str]:
 
 
 def plan_statements(changes: list[Change]) -> list[Statement]:
-    """Group changes into as few statements as possible, in a deterministic order.
+    """Group changes into as few statements as possible, in a deterministic order (revokes first).
 
     Objects that get the same privileges for the same role, action and acting role share one statement;
-    column privileges of one table go into one statement.
+    column privileges of one table go into one statement; roles that get the same statement share it.
     """
     per_object: dict[tuple, list] = {}
     for c in changes:
@@ -768,17 +817,20 @@ def plan_statements(changes: list[Change]) -> list[Statement]:
             privs_t = tuple(sorted({p for p, _c in items}, key=order.index))
         group = (role, ACTION_ORDER.index(action), act_as, KINDS.index(key[0]), columns, privs_t)
         grouped.setdefault(group, []).append(key)
+    merged: dict[tuple, list] = {}
+    for (role, a, act_as, k, cols, p), keys in grouped.items():
+        merged.setdefault((a, act_as, k, cols, p, tuple(sorted(keys))), []).append(role)
     statements = [
         Statement(
-            role=role,
             action_rank=a,
             act_as=act_as,
             kind_rank=k,
+            roles=tuple(sorted(roles)),
             columns=cols,
             privileges=p,
-            objects=tuple(sorted(keys)),
+            objects=keys,
         )
-        for (role, a, act_as, k, cols, p), keys in grouped.items()
+        for (a, act_as, k, cols, p, keys), roles in merged.items()
     ]
     return sorted(statements)
 
@@ -810,11 +862,11 @@ def statement_text(stmt: Statement, idents: dict) -> str:
         privs = ", ".join(f"{p} ({', '.join(_quote_ident(c) for c in cols)})" for p, cols in stmt.columns)
     else:
         privs = ", ".join(stmt.privileges)
-    role = "PUBLIC" if stmt.role == "PUBLIC" else _quote_ident(stmt.role)
+    roles = ", ".join("PUBLIC" if r == "PUBLIC" else _quote_ident(r) for r in stmt.roles)
     head, tail = _verbs(stmt.action)
     return (
         f"{head}{privs} ON {SQL_KEYWORD[stmt.kind]} {', '.join(objects)} "
-        f"{'FROM' if stmt.action.startswith('revoke') else 'TO'} {role}{tail}"
+        f"{'FROM' if stmt.action.startswith('revoke') else 'TO'} {roles}{tail}"
     )
 
 
@@ -842,7 +894,7 @@ def compose(sql, stmt: Statement, idents: dict):
         )
     else:
         privs = sql.SQL(", ".join(stmt.privileges))
-    role = sql.SQL("PUBLIC") if stmt.role == "PUBLIC" else sql.Identifier(stmt.role)
+    roles = sql.SQL(", ").join([sql.SQL("PUBLIC") if r == "PUBLIC" else sql.Identifier(r) for r in stmt.roles])
     head, tail = _verbs(stmt.action)
     direction = "FROM" if stmt.action.startswith("revoke") else "TO"
     return sql.SQL("{head}{privs} ON {kind} {objects} {direction} {role}{tail}").format(
@@ -851,7 +903,7 @@ def compose(sql, stmt: Statement, idents: dict):
         kind=sql.SQL(SQL_KEYWORD[stmt.kind]),
         objects=sql.SQL(", ").join(objects),
         direction=sql.SQL(direction),
-        role=role,
+        role=roles,
         tail=sql.SQL(tail),
     )
 

@@ -377,11 +377,14 @@ class GrantsManager:
             self.result["diff"] = pg.build_diff(grants, roles, catalog, after)
         return self.result
 
-    def render(self, step) -> str:
+    def compose(self, step):
         what, value = step
         if what == "set_role":
-            return self.db.as_string(self.db.set_role(value))
-        return self.db.as_string(pg.compose(self.db.sql, value, self.catalog_idents))
+            return self.db.set_role(value)
+        return pg.compose(self.db.sql, value, self.catalog_idents)
+
+    def render(self, step) -> str:
+        return self.db.as_string(self.compose(step))
 
     def apply(self, steps, grants, roles):
         """Execute, verify by re-reading inside the transaction, then commit; on any failure roll everything back."""
@@ -389,12 +392,8 @@ class GrantsManager:
         notices: list[str] = []
         self.db.notices()  # drop what the reads said
         for step in steps:
-            text = self.render(step)
-            query = (
-                self.db.set_role(step[1])
-                if step[0] == "set_role"
-                else pg.compose(self.db.sql, step[1], self.catalog_idents)
-            )
+            query = self.compose(step)
+            text = self.db.as_string(query)
             try:
                 self.db.execute(query)
             except self.db.Error as exc:

@@ -195,7 +195,7 @@ def test_function_with_an_argument_type_not_created_yet_is_missing(galaxy_db, mo
 def test_failure_after_statements_ran_reports_nothing_applied(galaxy_db, module, extra_roles):
     """REVOKE GRANT OPTION fails on dependent privileges after another statement already ran."""
     role = galaxy_db.role
-    first = create_role(galaxy_db, f"a{role}", f'GRANT UPDATE ON job TO "a{role}"')
+    first = create_role(galaxy_db, f"a{role}", f'GRANT SELECT ON galaxy_user TO "a{role}" WITH GRANT OPTION')
     downstream = create_role(galaxy_db, f"{role}_down")
     extra_roles.extend([first, downstream])
     galaxy_db.execute(f'GRANT SELECT ON job TO "{role}" WITH GRANT OPTION')
@@ -204,21 +204,20 @@ def test_failure_after_statements_ran_reports_nothing_applied(galaxy_db, module,
 
     run = module(
         galaxy_db.module_args(
-            roles=[first, role], grants=[{"objects": ["job"], "privileges": ["SELECT"]}], state="exact"
+            roles=[first, role], grants=[{"objects": ["galaxy_user", "job"], "privileges": ["SELECT"]}], state="exact"
         )
     )
     assert run.failed
     assert run.changed is False
     assert run.result["queries"] == []
     assert run.result["rolled_back"] == [
-        f'REVOKE UPDATE ON TABLE "public"."job" FROM "{first}"',
-        f'GRANT SELECT ON TABLE "public"."job" TO "{first}"',
+        f'REVOKE GRANT OPTION FOR SELECT ON TABLE "public"."galaxy_user" FROM "{first}"',
         f'REVOKE GRANT OPTION FOR SELECT ON TABLE "public"."job" FROM "{role}"',
     ]
     assert "every change was rolled back" in run.result["msg"]
     assert "dependent privileges exist" in run.result["msg"]
     assert galaxy_db.acl_snapshot() == before
-    assert table_acl(galaxy_db, "job", first) == {("UPDATE", "galaxy", "false")}
+    assert table_acl(galaxy_db, "galaxy_user", first) == {("SELECT", "galaxy", "true")}
 
 
 # --- row 5: privileges from another grantor -----------------------------------------------------------

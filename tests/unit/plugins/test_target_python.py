@@ -1,7 +1,8 @@
 """The modules run on the target, whose Python ansible-core decides: 3.7 and later for ansible-core 2.17,
 the oldest release meta/runtime.yml allows. Annotations are not evaluated (every file has
-``from __future__ import annotations``), so ``dict[str, int]`` in them is fine. vermin reads the code (syntax, standard library, keyword
-arguments such as ``zip(strict=...)``) and reports the oldest Python that can run it.
+``from __future__ import annotations``), so ``dict[str, int]`` in them is fine. vermin reads the code
+(syntax, standard library, keyword arguments such as ``zip(strict=...)``) and reports the oldest Python
+that can run it.
 
 tests/integration/test_postgresql_grants_second_pass.py also runs the module on Python 3.8-3.10 when the
 machine has them.
