@@ -259,6 +259,14 @@ from ansible_collections.galaxyops.infrastructure.plugins.module_utils._postgres
 POLL_INTERVAL = 2
 
 
+def plan():
+    """What a run needs only when something changes or is missing. Imported on first use: AnsiballZ ships sources,
+    so every module run compiles what it imports, and a run with nothing to do skips this part."""
+    from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pgplan
+
+    return _pgplan
+
+
 class GrantsManager:
     """Reads, compares and applies the privileges declared in the module's parameters."""
 
@@ -309,14 +317,14 @@ class GrantsManager:
             if unknown and self.state != "absent":
                 self.fail(f"Role(s) not found, nothing was changed: {', '.join(unknown)}")
             if catalog.missing:
-                mistakes = self.query("Looking up missing objects", pg.diagnose_missing, catalog)
+                mistakes = self.query("Looking up missing objects", plan().diagnose_missing, catalog)
                 if mistakes:
                     self.fail(f"Wrong object name(s), nothing was changed: {'; '.join(mistakes)}")
             if not catalog.missing or mode != "wait" or not wait or time.monotonic() >= deadline:
                 break
             self.db.rollback()  # end the read transaction while waiting
             time.sleep(POLL_INTERVAL)
-        missing = [pg.describe_missing(catalog, t) for t in catalog.missing]
+        missing = [plan().describe_missing(catalog, t) for t in catalog.missing]
         self.result["missing"] = missing
         if missing and mode == "fail":
             self.fail(f"{len(missing)} object(s) do not exist, nothing was changed: {', '.join(missing)}")
@@ -357,31 +365,31 @@ class GrantsManager:
             # 2. Something changes: serialise with concurrent runs, then read again, in detail.
             if not self.module.check_mode:
                 self.query("Taking the advisory lock", lambda db: db.execute(pg.LOCK_QUERY))
-            catalog = self.read(grants, roles, detail=pg.detail_needed(changes))
+            catalog = self.read(grants, roles, detail=plan().detail_needed(changes))
             roles = self.in_scope(catalog, roles)
             changes = pg.compute_changes(grants, roles, catalog, self.state)
-            problems = pg.infeasible(changes, catalog)
+            problems = plan().infeasible(changes, catalog)
             if problems:
                 self.fail(f"Nothing was changed: {'; '.join(problems)}", problems=problems)
         self.catalog_idents = catalog.idents
-        steps = pg.program(pg.plan_statements(changes), catalog.current_user)
+        steps = plan().program(plan().plan_statements(changes), catalog.current_user) if changes else []
         if self.module.check_mode or not steps:
             self.result["queries"] = [self.render(step) for step in steps]
             self.result["changed"] = bool(steps)
             if self.module._diff:
-                self.result["diff"] = pg.build_diff(grants, roles, catalog, pg.apply_changes(catalog, changes))
+                self.result["diff"] = plan().build_diff(grants, roles, catalog, plan().apply_changes(catalog, changes))
             self.db.close()
             return self.result
         after = self.apply(steps, grants, roles)
         if self.module._diff:
-            self.result["diff"] = pg.build_diff(grants, roles, catalog, after)
+            self.result["diff"] = plan().build_diff(grants, roles, catalog, after)
         return self.result
 
     def compose(self, step):
         what, value = step
         if what == "set_role":
             return self.db.set_role(value)
-        return pg.compose(self.db.sql, value, self.catalog_idents)
+        return plan().compose(self.db.sql, value, self.catalog_idents)
 
     def render(self, step) -> str:
         return self.db.as_string(self.compose(step))
@@ -413,7 +421,7 @@ class GrantsManager:
             said = f" PostgreSQL said: {' | '.join(notices)}" if notices else ""
             self.fail(
                 "PostgreSQL did not apply every change, so every change was rolled back: "
-                f"{'; '.join(pg.describe_change(c) for c in left)} had no effect.{said}",
+                f"{'; '.join(plan().describe_change(c) for c in left)} had no effect.{said}",
                 rolled_back=executed,
                 notices=notices,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pggrants as pg
+from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pgplan as plan
 from psycopg2 import sql
 
 TIAAS = [
@@ -294,7 +295,7 @@ def test_parse_catalog_rows_functions_are_keyed_by_identity_and_keep_notes():
     assert state.resolved[target] == [key]
     assert state.idents[key] == ("f", "integer")
     assert state.missing == [later]
-    assert pg.describe_missing(state, later) == (
+    assert plan.describe_missing(state, later) == (
         "function public.g(later_type) (argument type later_type does not exist)"
     )
 
@@ -386,7 +387,7 @@ def test_split_signature_rejects(text):
 )
 def test_apply_diagnosis(row, error, note):
     catalog = pg.CatalogState()
-    errors = pg.apply_diagnosis(catalog, [row])
+    errors = plan.apply_diagnosis(catalog, [row])
     if error:
         assert len(errors) == 1
         assert error in errors[0]
@@ -454,8 +455,8 @@ def test_public_as_a_role():
     catalog = catalog_for(grants, {("schema", "", "public"): {"PUBLIC": {"USAGE": False, "CREATE": False}}})
     changes = pg.compute_changes(grants, ["PUBLIC"], catalog, "absent")
     assert changes == [pg.change("PUBLIC", "revoke", ("schema", "", "public"), "CREATE")]
-    (stmt,) = pg.plan_statements(changes)
-    assert pg.statement_text(stmt, catalog.idents) == 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC'
+    (stmt,) = plan.plan_statements(changes)
+    assert plan.statement_text(stmt, catalog.idents) == 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC'
 
 
 def test_missing_objects_are_out_of_scope():
@@ -492,8 +493,8 @@ def test_column_revokes_share_one_statement_per_table():
         table("job"): {"r": {"state": {"UPDATE": False}}},
     }
     catalog = catalog_for(grants, columns=columns)
-    statements = pg.plan_statements(pg.compute_changes(grants, ["r"], catalog, "exact"))
-    assert [pg.statement_text(s, catalog.idents) for s in statements] == [
+    statements = plan.plan_statements(pg.compute_changes(grants, ["r"], catalog, "exact"))
+    assert [plan.statement_text(s, catalog.idents) for s in statements] == [
         'REVOKE SELECT ("email", "id"), UPDATE ("email") ON TABLE "public"."galaxy_user" FROM "r"',
         'REVOKE UPDATE ("state") ON TABLE "public"."job" FROM "r"',
     ]
@@ -532,7 +533,7 @@ def test_a_privilege_from_two_grantors_is_revoked_as_each():
     catalog = catalog_for(grants, acl)
     changes = pg.compute_changes(grants, ["r"], catalog, "exact")
     assert [(c.action, c.priv, c.act_as) for c in changes] == [("revoke", "UPDATE", ""), ("revoke", "UPDATE", "g")]
-    steps = pg.program(pg.plan_statements(changes), "postgres")
+    steps = plan.program(plan.plan_statements(changes), "postgres")
     assert [s[0] if s[0] == "statement" else s for s in steps] == [
         "statement",
         ("set_role", "g"),
@@ -548,7 +549,7 @@ def test_infeasible_names_privilege_grantor_and_reason():
     catalog.session_user = "admin"
     catalog.grantable = {table("job"): {"SELECT"}}
     catalog.can_act_as = {"g": False}
-    problems = pg.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog)
+    problems = plan.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog)
     assert problems == [
         "cannot revoke UPDATE on table public.job from r: it was granted by 'g', and only 'g' can revoke it, but "
         "the session user 'admin' may not SET ROLE 'g' (make it a member of 'g', log in as a superuser, or revoke "
@@ -558,20 +559,20 @@ def test_infeasible_names_privilege_grantor_and_reason():
     ]
     catalog.grantable = {table("job"): {"SELECT", "INSERT"}}
     catalog.can_act_as = {"g": True}
-    assert pg.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog) == []
+    assert plan.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog) == []
 
 
 def test_detail_needed_lists_granted_privileges():
     grants = pg.validate_grants(TIAAS, "exact")
     changes = pg.compute_changes(grants, ["r"], catalog_for(grants), "exact")
-    assert pg.detail_needed(changes) == [
+    assert plan.detail_needed(changes) == [
         ("sequence", "SELECT"),
         ("sequence", "USAGE"),
         ("table", "DELETE"),
         ("table", "INSERT"),
         ("table", "SELECT"),
     ]
-    assert pg.detail_needed([]) == [("table", "SELECT")]
+    assert plan.detail_needed([]) == [("table", "SELECT")]
 
 
 # --- verification (issue 8, row 2): what is left after applying --------------------------------------------
@@ -582,12 +583,12 @@ def test_applied_changes_leave_nothing_to_do_and_a_lost_grant_is_named():
     acl = {table("galaxy_user"): {"r": {"UPDATE": {"galaxy": False, "g": False}}}}
     before = catalog_for(grants, acl, columns={table("job"): {"r": {"state": {"UPDATE": False}}}})
     changes = pg.compute_changes(grants, ["r"], before, "exact")
-    after = pg.apply_changes(before, changes)
+    after = plan.apply_changes(before, changes)
     assert pg.compute_changes(grants, ["r"], after, "exact") == []
     # PostgreSQL granted nothing on job (it only warned): the re-read shows it and the message names it.
     del after.acl[table("job")]["r"]["SELECT"]
     (left,) = pg.compute_changes(grants, ["r"], after, "exact")
-    assert pg.describe_change(left) == "grant SELECT on table public.job to r"
+    assert plan.describe_change(left) == "grant SELECT on table public.job to r"
 
 
 # --- statements -----------------------------------------------------------------------------------
@@ -597,13 +598,13 @@ def tiaas_plan(acl=None, state="exact", roles=("tiaas",)):
     grants = pg.validate_grants(TIAAS, state)
     catalog = catalog_for(grants, acl)
     changes = pg.compute_changes(grants, list(roles), catalog, state)
-    return grants, catalog, changes, pg.plan_statements(changes)
+    return grants, catalog, changes, plan.plan_statements(changes)
 
 
 def test_tiaas_statements_are_grouped_and_ordered():
     _g, catalog, changes, statements = tiaas_plan()
     assert len(changes) == 6 + 4 * 2 + 1 + 4 * 2
-    assert [pg.statement_text(s, catalog.idents) for s in statements] == [
+    assert [plan.statement_text(s, catalog.idents) for s in statements] == [
         'GRANT SELECT ON TABLE "public"."galaxy_session", "public"."galaxy_user", "public"."history", '
         '"public"."job", "public"."workflow", "public"."workflow_invocation" TO "tiaas"',
         'GRANT SELECT, INSERT ON TABLE "public"."galaxy_group", "public"."role", "public"."user_group_association" '
@@ -618,13 +619,13 @@ def test_statement_order_does_not_depend_on_input_order():
     _g, catalog, _c, statements = tiaas_plan()
     grants = pg.validate_grants(list(reversed(TIAAS)), "exact")
     changes = pg.compute_changes(grants, ["tiaas"], catalog, "exact")
-    assert pg.plan_statements(list(reversed(changes))) == statements
+    assert plan.plan_statements(list(reversed(changes))) == statements
 
 
 def test_revokes_come_before_grants_and_roles_share_statements():
     acl = {table("galaxy_user"): {"tiaas": {"UPDATE": True}, "b": {"UPDATE": False}}}
     _g, catalog, _c, statements = tiaas_plan(acl, roles=("tiaas", "b"))
-    texts = [pg.statement_text(s, catalog.idents) for s in statements]
+    texts = [plan.statement_text(s, catalog.idents) for s in statements]
     assert texts[0] == 'REVOKE UPDATE ON TABLE "public"."galaxy_user" FROM "b", "tiaas"'
     assert texts[1].startswith('GRANT SELECT ON TABLE "public"."galaxy_session"')
     assert texts[1].endswith('TO "b", "tiaas"')
@@ -634,7 +635,7 @@ def test_revokes_come_before_grants_and_roles_share_statements():
 def test_roles_with_different_plans_get_their_own_statements():
     acl = {table("galaxy_user"): {"b": {"SELECT": False}}}
     _g, catalog, _c, statements = tiaas_plan(acl, roles=("tiaas", "b"), state="present")
-    texts = [pg.statement_text(s, catalog.idents) for s in statements]
+    texts = [plan.statement_text(s, catalog.idents) for s in statements]
     assert texts[0] == (
         'GRANT SELECT ON TABLE "public"."galaxy_session", "public"."history", "public"."job", "public"."workflow", '
         '"public"."workflow_invocation" TO "b"'
@@ -654,8 +655,8 @@ def test_roles_with_different_plans_get_their_own_statements():
 )
 def test_statement_text_quotes_names(action, text):
     key = ("table", "s", 'we"ird')
-    stmt = pg.plan_statements([pg.change("R", action, key, "SELECT")])[0]
-    assert pg.statement_text(stmt, {key: ('we"ird', None)}) == text
+    stmt = plan.plan_statements([pg.change("R", action, key, "SELECT")])[0]
+    assert plan.statement_text(stmt, {key: ('we"ird', None)}) == text
 
 
 def render(composed) -> str:
@@ -683,17 +684,17 @@ def render(composed) -> str:
 @pytest.mark.parametrize("action", pg.ACTION_ORDER)
 def test_compose_matches_statement_text(key, ident, role, column, action):
     priv = pg.PRIVILEGES[key[0]][0]
-    stmt = pg.plan_statements([pg.change(role, action, key, priv, column)])[0]
+    stmt = plan.plan_statements([pg.change(role, action, key, priv, column)])[0]
     idents = {key: ident}
-    composed = pg.compose(sql, stmt, idents)
+    composed = plan.compose(sql, stmt, idents)
     assert isinstance(composed, sql.Composed)
-    assert render(composed) == pg.statement_text(stmt, idents)
+    assert render(composed) == plan.statement_text(stmt, idents)
 
 
 def test_compose_uses_single_part_identifiers():
     """psycopg2 2.7 (Debian 10) knows only one string per sql.Identifier."""
     key = ("table", "public", "job")
-    stmt = pg.plan_statements([pg.change("r", "grant", key, "SELECT")])[0]
+    stmt = plan.plan_statements([pg.change("r", "grant", key, "SELECT")])[0]
 
     def identifiers(node):
         if isinstance(node, sql.Composed):
@@ -702,7 +703,7 @@ def test_compose_uses_single_part_identifiers():
         elif isinstance(node, sql.Identifier):
             yield node
 
-    assert all(len(i.strings) == 1 for i in identifiers(pg.compose(sql, stmt, {key: ("job", None)})))
+    assert all(len(i.strings) == 1 for i in identifiers(plan.compose(sql, stmt, {key: ("job", None)})))
 
 
 # --- diff -----------------------------------------------------------------------------------------
@@ -711,7 +712,7 @@ def test_compose_uses_single_part_identifiers():
 def test_build_diff():
     acl = {table("galaxy_user"): {"tiaas": {"SELECT": False, "UPDATE": False}}}
     grants, catalog, changes, _s = tiaas_plan(acl)
-    diff = pg.build_diff(grants, ["tiaas"], catalog, pg.apply_changes(catalog, changes))
+    diff = plan.build_diff(grants, ["tiaas"], catalog, plan.apply_changes(catalog, changes))
     assert diff["before"]["tiaas"]["table public.galaxy_user"] == ["SELECT", "UPDATE"]
     assert diff["after"]["tiaas"]["table public.galaxy_user"] == ["SELECT"]
     assert diff["before"]["tiaas"]["sequence public.role_id_seq"] == []
@@ -723,7 +724,7 @@ def test_build_diff_shows_grant_option_and_columns():
     grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT"], "grant_option": True}], "exact")
     catalog = catalog_for(grants, columns={table("job"): {"r": {"state": {"UPDATE": True}}}})
     changes = pg.compute_changes(grants, ["r"], catalog, "exact")
-    diff = pg.build_diff(grants, ["r"], catalog, pg.apply_changes(catalog, changes))
+    diff = plan.build_diff(grants, ["r"], catalog, plan.apply_changes(catalog, changes))
     assert diff == {
         "before": {"r": {"table public.job": ["UPDATE (state) WITH GRANT OPTION"]}},
         "after": {"r": {"table public.job": ["SELECT WITH GRANT OPTION"]}},
