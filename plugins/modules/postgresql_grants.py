@@ -184,6 +184,22 @@ EXAMPLES = r"""
         schema: public
         privileges: [SELECT]
 
+- name: Grant as the owner of Galaxy's tables, with the options of the community.postgresql modules
+  galaxyops.infrastructure.postgresql_grants:
+    login_host: db.example.org
+    login_port: 6432
+    login_user: admin
+    login_password: "{{ vault_pg_admin_password }}"
+    login_db: galaxy
+    session_role: galaxy
+    connect_params:
+      options: -c statement_timeout=60000
+    roles: [tiaas]
+    state: exact
+    grants:
+      - objects: [galaxy_user]
+        privileges: [SELECT]
+
 - name: Stop everyone from creating temporary tables in the galaxy database
   galaxyops.infrastructure.postgresql_grants:
     roles: [PUBLIC]
