@@ -228,7 +228,7 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
             entry_errors.append(f"{where}: objects is empty; list the objects or set all_in_schema: true")
             names = ()
         else:
-            seen: list[str] = []
+            seen: dict[str, None] = {}  # ordered, and O(1) membership
             for obj in objects:
                 if not isinstance(obj, str) or not obj.strip():
                     entry_errors.append(f"{where}: object names must be non-empty strings, got {obj!r}")
@@ -242,8 +242,7 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
                             "e.g. name(integer, text) or name()"
                         )
                         continue
-                if obj not in seen:
-                    seen.append(obj)
+                seen[obj] = None
             names = tuple(seen)
         privileges: list[str] = []
         for priv in entry.get("privileges") or []:
@@ -285,11 +284,9 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
 
 def targets_of(grants: list[Grant]) -> list[tuple]:
     """Every distinct target, in a deterministic order."""
-    seen = []
+    seen = set()
     for grant in grants:
-        for target in grant.targets():
-            if target not in seen:
-                seen.append(target)
+        seen.update(grant.targets())
     return sorted(seen, key=lambda t: (KINDS.index(t[0]), t[1], t[2] is not None, t[2] or ""))
 
 
@@ -331,24 +328,40 @@ _FN = """, fn AS (
 
 # One branch per kind: kind, nsp, wanted, nsp_found, oid, name, args, note, owner, acl, mine.
 _BRANCHES = {
+    # Named relations are looked up by name (pg_class's index on relname, relnamespace); a whole schema by
+    # namespace. One join with "name IS NULL OR relname = name" would scan pg_class once per name.
     "table": """
     SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
            NULL::text AS args, NULL::text AS note, o.relowner AS owner,
            coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relname = t.wanted AND o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
+     WHERE t.kind = 'table' AND t.wanted IS NOT NULL""",
+    "all tables": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
       LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
-                          AND (t.wanted IS NULL OR o.relname = t.wanted)
-     WHERE t.kind = 'table'""",
+     WHERE t.kind = 'table' AND t.wanted IS NULL""",
     "sequence": """
     SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
            NULL::text AS args, NULL::text AS note, o.relowner AS owner,
            coalesce(o.relacl, acldefault('s', o.relowner)) AS acl, {mine} AS mine
       FROM target t
       LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relname = t.wanted AND o.relnamespace = n.oid AND o.relkind = 'S'
+     WHERE t.kind = 'sequence' AND t.wanted IS NOT NULL""",
+    "all sequences": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('s', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
       LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind = 'S'
-                          AND (t.wanted IS NULL OR o.relname = t.wanted)
-     WHERE t.kind = 'sequence'""",
+     WHERE t.kind = 'sequence' AND t.wanted IS NULL""",
     "schema": """
     SELECT t.kind, t.nsp, t.wanted, true AS nsp_found, o.oid, o.nspname::text AS name, NULL::text AS args,
            NULL::text AS note, o.nspowner AS owner, coalesce(o.nspacl, acldefault('n', o.nspowner)) AS acl,
@@ -384,7 +397,9 @@ _BRANCHES = {
 }
 _CHECKS = {
     "table": "has_table_privilege",
+    "all tables": "has_table_privilege",
     "sequence": "has_sequence_privilege",
+    "all sequences": "has_sequence_privilege",
     "schema": "has_schema_privilege",
     "database": "has_database_privilege",
     "function": "has_function_privilege",
@@ -435,7 +450,12 @@ def catalog_query(targets: list[tuple], detailed: bool) -> str:
     """The catalog query for these targets (cached per shape)."""
     kinds = []
     for kind, _schema, name in targets:
-        branch = "named function" if kind == "function" and name is not None else kind
+        if kind == "function":
+            branch = "function" if name is None else "named function"
+        elif kind in ("table", "sequence") and name is None:
+            branch = f"all {kind}s"
+        else:
+            branch = kind
         if branch not in kinds:
             kinds.append(branch)
     kinds.sort(key=list(_BRANCHES).index)
@@ -450,7 +470,9 @@ def catalog_query(targets: list[tuple], detailed: bool) -> str:
             + ", obj AS ("
             + "\n    UNION ALL".join(branches)
             + "\n)"
-            + _TAIL.format(columns=_COLUMNS if "table" in kinds else "", grantors=_GRANTORS if detailed else "")
+            + _TAIL.format(
+                columns=_COLUMNS if {"table", "all tables"} & set(kinds) else "", grantors=_GRANTORS if detailed else ""
+            )
         ).strip()
     return _QUERIES[shape]
 
