@@ -619,15 +619,18 @@ def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState
             if action == REVOKE or grantable:
                 changes.add(change(role, action, key, priv, column, acting_role(catalog, key, grantor)))
 
+    empty: dict = {}
+    acl, column_acl = catalog.acl, catalog.columns
+    grant_wanted = state in ("present", "exact")
     for (role, key), wanted in desired_privileges(grants, roles, catalog).items():
-        current = catalog.acl.get(key, {}).get(role, {})
-        have = {p: any(g.values()) for p, g in current.items()}
-        columns = catalog.columns.get(key, {}).get(role, {})
-        if state in ("present", "exact"):
+        current = acl.get(key, empty).get(role, empty)
+        columns = column_acl.get(key, empty).get(role, empty) if column_acl else empty
+        if grant_wanted:
             for priv, option in wanted.items():
-                if priv not in have:
+                grantors = current.get(priv)
+                if not grantors:
                     changes.add(change(role, GRANT_WITH_OPTION if option else GRANT, key, priv))
-                elif option and not have[priv]:
+                elif option and not any(grantors.values()):
                     changes.add(change(role, GRANT_WITH_OPTION, key, priv))
         if state == "exact":
             for priv, grantors in current.items():
