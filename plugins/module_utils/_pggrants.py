@@ -610,6 +610,14 @@ def acting_role(catalog: CatalogState, key: tuple, grantor: str) -> str:
     return grantor
 
 
+_ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
+_PRIVILEGE_RANK = {(kind, priv): rank for kind, privs in PRIVILEGES.items() for rank, priv in enumerate(privs)}
+
+
+def _change_order(c: Change) -> tuple:
+    return (c.role, _ACTION_RANK[c.action], c.act_as, c.key, c.column, _PRIVILEGE_RANK[(c.key[0], c.priv)])
+
+
 def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState, state: str) -> list[Change]:
     """The changes, sorted. Column privileges are revoked by ``exact`` (they cannot be declared) and by ``absent``."""
     changes = set()
@@ -647,14 +655,4 @@ def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState
                 revoke(role, action, key, priv, current.get(priv, {}))
                 for column, privs in columns.items():
                     revoke(role, action, key, priv, privs.get(priv, {}), column)
-    return sorted(
-        changes,
-        key=lambda c: (
-            c.role,
-            ACTION_ORDER.index(c.action),
-            c.act_as,
-            c.key,
-            c.column,
-            PRIVILEGES[c.key[0]].index(c.priv),
-        ),
-    )
+    return sorted(changes, key=_change_order)
