@@ -324,13 +324,17 @@ def profile(conn: dict, root: Path, cluster: PgCluster, repeat: int) -> dict:
     task_time = statistics.median(run_playbook(tasks, root)["tasks"] for _ in range(repeat))
     warm_time = statistics.median(run_playbook(tasks, root, warm=True)["tasks"] for _ in range(repeat))
     wrappers = kept_ansiballz([("ansible.builtin.ping", {}), *tasks], root)
-    result = {
-        "task": task_time,
-        "warm": warm_time,
-        "python": time_process([sys.executable, "-c", "pass"], repeat * 3),
-        "ping": time_process([sys.executable, str(wrappers["ping"])], repeat * 3),
-        "ours": time_process([sys.executable, str(wrappers["postgresql_grants"])], repeat * 3),
+    # Interleaved, so a burst of load on the machine hits all three alike.
+    samples: dict[str, list[float]] = {"python": [], "ping": [], "ours": []}
+    commands = {
+        "python": [sys.executable, "-c", "pass"],
+        "ping": [sys.executable, str(wrappers["ping"])],
+        "ours": [sys.executable, str(wrappers["postgresql_grants"])],
     }
+    for _ in range(repeat * 3):
+        for name, argv in commands.items():
+            samples[name].append(time_process(argv, 1))
+    result = {"task": task_time, "warm": warm_time, **{k: statistics.median(v) for k, v in samples.items()}}
     for name in ("psycopg2", "psycopg"):
         out = subprocess.run(
             [sys.executable, "-c", PHASES_SCRIPT, str(COLLECTIONS), json.dumps(tasks[0][1]), name, str(repeat * 3)],
