@@ -7,25 +7,28 @@
 
 """Declarative PostgreSQL privileges: validation, catalog reading, difference and statements.
 
-Everything but :func:`read_catalog` and :func:`compose` is pure Python so it can be unit tested
-without a server.  Vocabulary:
+Everything but the functions that take a ``db`` is pure Python, so it can be unit tested without a
+server, and nothing here imports a database driver: :func:`compose` receives the driver's ``sql``
+module. Vocabulary:
 
 * a *target* is what the user named: ``(kind, schema, name)``; ``name`` is ``None`` for "all
   objects of that kind in the schema";
 * an *object key* is a resolved catalog object: ``(kind, schema, name)`` with ``schema`` ``""``
   for schemas and databases and ``name`` ``"proname(identity arguments)"`` for functions;
-* an *ACL* maps grantee -> privilege -> grantable (bool); ``PUBLIC`` is the grantee ``"PUBLIC"``.
+* an *ACL* maps grantee -> privilege -> grantor -> grantable (bool); ``PUBLIC`` is the grantee
+  ``"PUBLIC"``. Column ACLs (``pg_attribute.attacl``) map grantee -> column -> privilege -> grantor -> grantable.
+* a *change* is one privilege to grant or revoke for one role on one object (or column), and
+  ``act_as`` names the grantor whose grant it revokes when that is not the executing role.
+
+Runs on every Python that ansible-core 2.17 supports on targets (3.7 and later).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field
-
-try:
-    from psycopg2 import sql
-except ImportError:  # the module reports the missing library before calling compose()
-    sql = None
 
 KINDS = ("table", "sequence", "schema", "database", "function")
 
@@ -43,8 +46,7 @@ ALIASES = {"TEMP": "TEMPORARY"}
 SCHEMA_QUALIFIED = ("table", "sequence", "function")
 DEFAULT_SCHEMA = "public"
 SQL_KEYWORD = {kind: kind.upper() for kind in KINDS}
-FUNCTION_RE = re.compile(r"^[^()]+\([^()]*\)$")
-
+FUNCTION_RE = re.compile(r"^\s*([^()]+?)\s*\(([^()]*)\)\s*$")
 # Statement actions in execution order: take away first, then give.
 REVOKE_GRANT_OPTION = "revoke_grant_option"
 REVOKE = "revoke"
@@ -52,9 +54,13 @@ GRANT = "grant"
 GRANT_WITH_OPTION = "grant_with_option"
 ACTION_ORDER = (REVOKE_GRANT_OPTION, REVOKE, GRANT, GRANT_WITH_OPTION)
 
+# Key of the transaction-scoped advisory lock that serialises concurrent runs in one database ("gxopsGRA").
+LOCK_KEY = int.from_bytes(b"gxopsGRA", "big")
+LOCK_QUERY = f"SELECT pg_advisory_xact_lock({LOCK_KEY})"
+
 
 class GrantsError(Exception):
-    """Invalid input; ``errors`` lists every problem, each naming the offending item."""
+    """Invalid input, or a plan that cannot be carried out; ``errors`` lists every problem, each naming its item."""
 
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))
@@ -80,34 +86,36 @@ class Grant:
 
 @dataclass
 class CatalogState:
-    """What the single catalog read returned."""
+    """What one catalog read returned."""
 
     roles: dict[str, bool] = field(default_factory=dict)  # role name -> exists
     # target -> resolved object keys ([] when the target is missing)
     resolved: dict[tuple, list[tuple[str, str, str]]] = field(default_factory=dict)
     missing: list[tuple] = field(default_factory=list)  # targets that do not exist
-    acl: dict[tuple[str, str, str], dict[str, dict[str, bool]]] = field(default_factory=dict)
+    notes: dict[tuple, str] = field(default_factory=dict)  # target -> why it is missing, when known
+    # object key -> grantee -> privilege -> grantor -> grantable
+    acl: dict[tuple, dict[str, dict[str, dict[str, bool]]]] = field(default_factory=dict)
+    # table key -> grantee -> column -> privilege -> grantor -> grantable
+    columns: dict[tuple, dict[str, dict[str, dict[str, dict[str, bool]]]]] = field(default_factory=dict)
     # object key -> (bare name, identity arguments or None) used to build statements
     idents: dict[tuple[str, str, str], tuple[str, str | None]] = field(default_factory=dict)
+    owners: dict[tuple, str] = field(default_factory=dict)
+    current_user: str = ""
+    session_user: str = ""
+    superuser: bool = False  # current_user is a superuser
+    # Only in a detailed read: privileges the executing role may grant, per object;
+    # and for each grantor found, whether the session user may SET ROLE to it.
+    detailed: bool = False
+    grantable: dict[tuple, set] = field(default_factory=dict)
+    can_act_as: dict[str, bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, order=True)
-class Statement:
-    """One GRANT or REVOKE for one role, one kind and one privilege list, over several objects."""
+# column is "" for a privilege on the object itself; act_as is "" for the executing role.
+Change = namedtuple("Change", "role action key priv column act_as")
 
-    role: str
-    action_rank: int
-    kind_rank: int
-    privileges: tuple[str, ...]
-    objects: tuple[tuple[str, str, str], ...]
 
-    @property
-    def action(self) -> str:
-        return ACTION_ORDER[self.action_rank]
-
-    @property
-    def kind(self) -> str:
-        return KINDS[self.kind_rank]
+def change(role, action, key, priv, column="", act_as="") -> Change:
+    return Change(role, action, key, priv, column, act_as)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +136,33 @@ def describe_target(target: tuple) -> str:
 def normalize_privilege(priv: str) -> str:
     value = str(priv).strip().upper().replace(" ", "_")
     return ALIASES.get(value, value)
+
+
+def split_arguments(text: str) -> list[str]:
+    """Argument types of a signature, split at top-level commas (commas inside double quotes stay)."""
+    args, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip() or args:
+        args.append(current.strip())
+    return args
+
+
+def split_signature(text: str) -> tuple[str, list[str]]:
+    """``"f(integer, text)"`` -> ``("f", ["integer", "text"])``; ValueError when it is not a signature."""
+    match = FUNCTION_RE.match(text)
+    if not match:
+        raise ValueError(text)
+    args = split_arguments(match.group(2))
+    if any(not arg for arg in args):
+        raise ValueError(text)
+    return match.group(1), args
 
 
 def validate_roles(roles) -> list[str]:
@@ -193,17 +228,21 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
             entry_errors.append(f"{where}: objects is empty; list the objects or set all_in_schema: true")
             names = ()
         else:
-            seen: list[str] = []
+            seen: dict[str, None] = {}  # ordered, and O(1) membership
             for obj in objects:
                 if not isinstance(obj, str) or not obj.strip():
                     entry_errors.append(f"{where}: object names must be non-empty strings, got {obj!r}")
-                elif kind == "function" and not FUNCTION_RE.match(obj):
-                    entry_errors.append(
-                        f"{where}: function {obj!r} must be written with its argument types, "
-                        "e.g. name(integer, text) or name()"
-                    )
-                elif obj not in seen:
-                    seen.append(obj)
+                    continue
+                if kind == "function":
+                    try:
+                        split_signature(obj)
+                    except ValueError:
+                        entry_errors.append(
+                            f"{where}: function {obj!r} must be written with its argument types, "
+                            "e.g. name(integer, text) or name()"
+                        )
+                        continue
+                seen[obj] = None
             names = tuple(seen)
         privileges: list[str] = []
         for priv in entry.get("privileges") or []:
@@ -245,119 +284,307 @@ def validate_grants(grants, state: str, server_version: int | None = None) -> li
 
 def targets_of(grants: list[Grant]) -> list[tuple]:
     """Every distinct target, in a deterministic order."""
-    seen = []
+    seen = set()
     for grant in grants:
-        for target in grant.targets():
-            if target not in seen:
-                seen.append(target)
+        seen.update(grant.targets())
     return sorted(seen, key=lambda t: (KINDS.index(t[0]), t[1], t[2] is not None, t[2] or ""))
 
 
 # ---------------------------------------------------------------------------------------------
-# The catalog read: one query for roles, objects and their effective ACLs
+# The catalog read: one query for roles, objects, their effective ACLs (object and column level,
+# with grantors) and who the executing role is. A *detailed* read (only when something is to
+# change) adds what the executing role may grant and which grantors it may act as.
 # ---------------------------------------------------------------------------------------------
 
-CATALOG_QUERY = """
-WITH target AS (
-    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS t(kind, nsp, wanted)
-), obj AS (
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, c.oid IS NOT NULL AS found,
-           c.relname::text AS name, NULL::text AS args, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl
-      FROM target t
-      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
-                          AND (t.wanted IS NULL OR c.relname = t.wanted)
-     WHERE t.kind = 'table'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, c.oid IS NOT NULL,
-           c.relname::text, NULL, coalesce(c.relacl, acldefault('s', c.relowner))
-      FROM target t
-      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'S'
-                          AND (t.wanted IS NULL OR c.relname = t.wanted)
-     WHERE t.kind = 'sequence'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, n.oid IS NOT NULL,
-           n.nspname::text, NULL, coalesce(n.nspacl, acldefault('n', n.nspowner))
-      FROM target t
-      LEFT JOIN pg_namespace n ON n.nspname = t.wanted
-     WHERE t.kind = 'schema'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, true, d.oid IS NOT NULL,
-           d.datname::text, NULL, coalesce(d.datacl, acldefault('d', d.datdba))
-      FROM target t
-      LEFT JOIN pg_database d ON d.datname = t.wanted
-     WHERE t.kind = 'database'
-    UNION ALL
-    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL, p.oid IS NOT NULL,
-           p.proname::text, pg_get_function_identity_arguments(p.oid), coalesce(p.proacl, acldefault('f', p.proowner))
-      FROM target t
-      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
-      LEFT JOIN pg_proc p ON n.oid IS NOT NULL AND p.pronamespace = n.oid AND (
-               (t.wanted IS NULL AND p.prokind = 'f')
-            OR (t.wanted IS NOT NULL AND p.oid = to_regprocedure(format('%%I.%%s', t.nsp, t.wanted))))
-     WHERE t.kind = 'function'
+_GRANTABLE = (
+    "ARRAY(SELECT d.priv FROM detail d WHERE d.kind = t.kind AND {check}(o.oid, d.priv || ' WITH GRANT OPTION'))"
 )
-SELECT o.kind, o.nsp, o.wanted, o.nsp_found, o.found, o.name, o.args,
-       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE r.rolname::text END, a.privilege_type, a.is_grantable
-  FROM obj o
-  LEFT JOIN LATERAL aclexplode(o.acl) a ON true
-  LEFT JOIN pg_roles r ON r.oid = a.grantee
+
+# The query is assembled from static parts (no user text): only the branches for the kinds in scope, and the
+# grantability checks only in a detailed read, since planning the whole query costs more than running it.
+_HEAD = """
+WITH target AS (
+    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[], %(fnames)s::text[],
+                         %(fargs)s::text[]) AS t(kind, nsp, wanted, fname, fargs)
+), detail AS (
+    SELECT * FROM unnest(%(detail_kinds)s::text[], %(detail_privs)s::text[]) AS d(kind, priv)
+), who AS (
+    SELECT q.name, CASE WHEN q.name = 'PUBLIC' THEN 0::oid ELSE r.oid END AS oid
+      FROM unnest(%(roles)s::text[]) AS q(name)
+      LEFT JOIN pg_roles r ON r.rolname = q.name
+)"""
+
+_FN = """, fn AS (
+    SELECT t.*, n.oid AS nsp_oid, a.types, a.unresolved
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN LATERAL (
+          SELECT array_agg(to_regtype(e.arg)::oid ORDER BY e.ord) AS types,
+                 array_agg(e.arg ORDER BY e.ord) FILTER (WHERE to_regtype(e.arg) IS NULL) AS unresolved
+            FROM json_array_elements_text(t.fargs::json) WITH ORDINALITY AS e(arg, ord)
+      ) a ON true
+     WHERE t.kind = 'function' AND t.wanted IS NOT NULL
+)"""
+
+# One branch per kind: kind, nsp, wanted, nsp_found, oid, name, args, note, owner, acl, mine.
+_BRANCHES = {
+    # Named relations are looked up by name (pg_class's index on relname, relnamespace); a whole schema by
+    # namespace. One join with "name IS NULL OR relname = name" would scan pg_class once per name.
+    "table": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relname = t.wanted AND o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
+     WHERE t.kind = 'table' AND t.wanted IS NOT NULL""",
+    "all tables": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('r', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind IN ('r', 'v', 'm', 'p', 'f')
+     WHERE t.kind = 'table' AND t.wanted IS NULL""",
+    "sequence": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('s', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relname = t.wanted AND o.relnamespace = n.oid AND o.relkind = 'S'
+     WHERE t.kind = 'sequence' AND t.wanted IS NOT NULL""",
+    "all sequences": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.relname::text AS name,
+           NULL::text AS args, NULL::text AS note, o.relowner AS owner,
+           coalesce(o.relacl, acldefault('s', o.relowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_class o ON o.relnamespace = n.oid AND o.relkind = 'S'
+     WHERE t.kind = 'sequence' AND t.wanted IS NULL""",
+    "schema": """
+    SELECT t.kind, t.nsp, t.wanted, true AS nsp_found, o.oid, o.nspname::text AS name, NULL::text AS args,
+           NULL::text AS note, o.nspowner AS owner, coalesce(o.nspacl, acldefault('n', o.nspowner)) AS acl,
+           {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace o ON o.nspname = t.wanted
+     WHERE t.kind = 'schema'""",
+    "database": """
+    SELECT t.kind, t.nsp, t.wanted, true AS nsp_found, o.oid, o.datname::text AS name, NULL::text AS args,
+           NULL::text AS note, o.datdba AS owner, coalesce(o.datacl, acldefault('d', o.datdba)) AS acl,
+           {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_database o ON o.datname = t.wanted
+     WHERE t.kind = 'database'""",
+    "function": """
+    SELECT t.kind, t.nsp, t.wanted, n.oid IS NOT NULL AS nsp_found, o.oid, o.proname::text AS name,
+           pg_get_function_identity_arguments(o.oid) AS args, NULL::text AS note, o.proowner AS owner,
+           coalesce(o.proacl, acldefault('f', o.proowner)) AS acl, {mine} AS mine
+      FROM target t
+      LEFT JOIN pg_namespace n ON n.nspname = t.nsp
+      LEFT JOIN pg_proc o ON n.oid IS NOT NULL AND o.pronamespace = n.oid AND o.prokind = 'f'
+     WHERE t.kind = 'function' AND t.wanted IS NULL""",
+    "named function": """
+    SELECT t.kind, t.nsp, t.wanted, t.nsp_oid IS NOT NULL AS nsp_found, o.oid, o.proname::text AS name,
+           pg_get_function_identity_arguments(o.oid) AS args,
+           CASE WHEN t.unresolved IS NOT NULL
+                THEN 'argument type ' || array_to_string(t.unresolved, ', ') || ' does not exist' END AS note,
+           o.proowner AS owner, coalesce(o.proacl, acldefault('f', o.proowner)) AS acl, {mine} AS mine
+      FROM fn t
+      LEFT JOIN pg_proc o ON t.unresolved IS NULL AND o.pronamespace = t.nsp_oid AND o.proname = t.fname
+                         AND o.prokind IN ('f', 'a', 'w')
+                         AND o.proargtypes = coalesce(array_to_string(t.types, ' '), '')::oidvector""",
+}
+_CHECKS = {
+    "table": "has_table_privilege",
+    "all tables": "has_table_privilege",
+    "sequence": "has_sequence_privilege",
+    "all sequences": "has_sequence_privilege",
+    "schema": "has_schema_privilege",
+    "database": "has_database_privilege",
+    "function": "has_function_privilege",
+    "named function": "has_function_privilege",
+}
+
+_TAIL = """, entry AS (
+    SELECT o.*, NULL::text AS col, a.grantee, a.grantor, a.privilege_type, a.is_grantable
+      FROM obj o
+      LEFT JOIN LATERAL (SELECT * FROM aclexplode(o.acl) x WHERE x.grantee IN (SELECT oid FROM who)) a ON true{columns}
+)
+SELECT 'object', e.kind, e.nsp, e.wanted, e.nsp_found, e.oid IS NOT NULL, e.name, e.args, e.note,
+       pg_get_userbyid(e.owner)::text, e.col,
+       CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END,
+       e.privilege_type, e.is_grantable, pg_get_userbyid(e.grantor)::text, e.mine
+  FROM entry e
 UNION ALL
-SELECT 'role', NULL, q.name, true, q.name = 'PUBLIC' OR r.oid IS NOT NULL, q.name, NULL, NULL, NULL, NULL
-  FROM unnest(%(roles)s::text[]) AS q(name)
-  LEFT JOIN pg_roles r ON r.rolname = q.name
-""".strip()
+SELECT 'role', NULL, NULL, w.name, NULL, w.oid IS NOT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL
+  FROM who w
+UNION ALL
+SELECT 'me', NULL, NULL, current_user::text, NULL, r.rolsuper, session_user::text, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
+  FROM pg_roles r WHERE r.rolname = current_user{grantors}"""
+
+# Column privileges (pg_attribute.attacl) of the tables in scope.
+_COLUMNS = """
+    UNION ALL
+    SELECT o.*, c.attname::text, a.grantee, a.grantor, a.privilege_type, a.is_grantable
+      FROM obj o
+      JOIN pg_attribute c ON o.kind = 'table' AND c.attrelid = o.oid AND c.attnum > 0 AND NOT c.attisdropped
+                         AND c.attacl IS NOT NULL
+     CROSS JOIN LATERAL aclexplode(c.attacl) a
+     WHERE a.grantee IN (SELECT oid FROM who)"""
+
+# Detailed read: may the session user act as each grantor found (SET ROLE)?
+_GRANTORS = """
+UNION ALL
+SELECT 'grantor', NULL, NULL, pg_get_userbyid(g.grantor)::text, NULL,
+       pg_has_role(session_user, g.grantor, %(set_privilege)s::text), NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL
+  FROM (SELECT DISTINCT e.grantor FROM entry e WHERE e.grantor IS NOT NULL) g"""
+
+_QUERIES: dict = {}
 
 
-def catalog_params(targets: list[tuple], roles: list[str]) -> dict:
+def catalog_query(targets: list[tuple], detailed: bool) -> str:
+    """The catalog query for these targets (cached per shape)."""
+    kinds = []
+    for kind, _schema, name in targets:
+        if kind == "function":
+            branch = "function" if name is None else "named function"
+        elif kind in ("table", "sequence") and name is None:
+            branch = f"all {kind}s"
+        else:
+            branch = kind
+        if branch not in kinds:
+            kinds.append(branch)
+    kinds.sort(key=list(_BRANCHES).index)
+    shape = (tuple(kinds), detailed)
+    if shape not in _QUERIES:
+        branches = [
+            _BRANCHES[k].format(mine=_GRANTABLE.format(check=_CHECKS[k]) if detailed else "NULL::text[]") for k in kinds
+        ]
+        _QUERIES[shape] = (
+            _HEAD
+            + (_FN if "named function" in kinds else "")
+            + ", obj AS ("
+            + "\n    UNION ALL".join(branches)
+            + "\n)"
+            + _TAIL.format(
+                columns=_COLUMNS if {"table", "all tables"} & set(kinds) else "", grantors=_GRANTORS if detailed else ""
+            )
+        ).strip()
+    return _QUERIES[shape]
+
+
+def catalog_params(
+    targets: list[tuple],
+    roles: list[str],
+    detail: list[tuple[str, str]] | None = None,
+    server_version: int | None = None,
+) -> dict:
+    """Query parameters. ``detail`` lists (kind, privilege) pairs whose grantability to check (a detailed read)."""
+    fnames, fargs = [], []
+    for kind, _schema, name in targets:
+        if kind == "function" and name is not None:
+            fname, args = split_signature(name)
+            fnames.append(fname)
+            fargs.append(json.dumps(args))
+        else:
+            fnames.append(None)
+            fargs.append(None)
+    detail = list(detail or [])
     return {
         "kinds": [t[0] for t in targets],
         "schemas": [t[1] for t in targets],
         "names": [t[2] for t in targets],
+        "fnames": fnames,
+        "fargs": fargs,
         "roles": list(roles),
+        "detail_kinds": [d[0] for d in detail],
+        "detail_privs": [d[1] for d in detail],
+        "detailed": detail != [],
+        # Since PostgreSQL 16, SET ROLE needs the membership's SET option.
+        "set_privilege": "SET" if (server_version or 0) >= 160000 else "MEMBER",
     }
 
 
-def parse_catalog_rows(rows, targets: list[tuple]) -> CatalogState:
+def parse_catalog_rows(rows, targets: list[tuple], detailed: bool = False) -> CatalogState:
     """Turn the catalog query's rows into a CatalogState (pure; unit tested with literal rows)."""
-    state = CatalogState()
+    state = CatalogState(detailed=detailed)
     for target in targets:
         state.resolved[target] = []
     present_targets = set()
-    for kind, nsp, wanted, nsp_found, found, name, args, grantee, privilege, grantable in rows:
-        if kind == "role":
+    seen: dict[tuple, set] = {}
+    for row in rows:
+        tag, kind, nsp, wanted, nsp_found, found, name, args, note, owner, column, grantee, priv, grantable = row[:14]
+        grantor, mine = row[14], row[15]
+        if tag == "role":
             state.roles[wanted] = bool(found)
+            continue
+        if tag == "me":
+            state.current_user, state.superuser, state.session_user = wanted, bool(found), name
+            continue
+        if tag == "grantor":
+            state.can_act_as[wanted] = bool(found)
             continue
         target = (kind, nsp or "", wanted)
         if wanted is None and nsp_found:
             present_targets.add(target)  # the schema exists; it may hold no object of that kind
         if not found:
+            if note:
+                state.notes[target] = note
             continue
         present_targets.add(target)
         display = f"{name}({args})" if kind == "function" else name
         key = (kind, nsp or "", display)
-        if key not in state.resolved.setdefault(target, []):
-            state.resolved[target].append(key)
+        if key not in seen.setdefault(target, set()):
+            seen[target].add(key)
+            state.resolved.setdefault(target, []).append(key)
         state.idents[key] = (name, args)
-        acl = state.acl.setdefault(key, {})
-        if grantee is not None and privilege is not None:
-            privs = acl.setdefault(grantee, {})
-            privs[privilege] = privs.get(privilege, False) or bool(grantable)
+        state.owners[key] = owner
+        if detailed:
+            state.grantable[key] = set(mine or ())
+        if grantee is None or priv is None:
+            state.acl.setdefault(key, {})
+            continue
+        if column:
+            privs = state.columns.setdefault(key, {}).setdefault(grantee, {}).setdefault(column, {})
+        else:
+            privs = state.acl.setdefault(key, {}).setdefault(grantee, {})
+        grantors = privs.setdefault(priv, {})
+        grantors[grantor] = grantors.get(grantor, False) or bool(grantable)
     state.missing = [t for t in targets if t not in present_targets]
     for target in state.resolved:
         state.resolved[target].sort()
     return state
 
 
-def read_catalog(cursor, targets: list[tuple], roles: list[str]) -> CatalogState:
-    cursor.execute(CATALOG_QUERY, catalog_params(targets, roles))
-    return parse_catalog_rows(cursor.fetchall(), targets)
+def read_catalog(
+    db, targets: list[tuple], roles: list[str], detail: list[tuple[str, str]] | None = None
+) -> CatalogState:
+    params = catalog_params(targets, roles, detail, db.server_version)
+    query = catalog_query(targets, params["detailed"])
+    return parse_catalog_rows(db.execute(query, params), targets, detailed=params["detailed"])
 
 
 # ---------------------------------------------------------------------------------------------
 # Difference and statements
 # ---------------------------------------------------------------------------------------------
+
+
+def held(catalog: CatalogState, key: tuple, role: str) -> dict[str, bool]:
+    """Privilege -> grantable (by any grantor) that ``role`` holds on the object itself."""
+    return {p: any(g.values()) for p, g in catalog.acl.get(key, {}).get(role, {}).items()}
+
+
+def held_columns(catalog: CatalogState, key: tuple, role: str) -> dict[tuple[str, str], bool]:
+    """(column, privilege) -> grantable that ``role`` holds on columns of the table ``key``."""
+    result = {}
+    for column, privs in catalog.columns.get(key, {}).get(role, {}).items():
+        for priv, grantors in privs.items():
+            result[(column, priv)] = any(grantors.values())
+    return result
 
 
 def desired_privileges(grants: list[Grant], roles: list[str], catalog: CatalogState) -> dict:
@@ -373,145 +600,59 @@ def desired_privileges(grants: list[Grant], roles: list[str], catalog: CatalogSt
     return desired
 
 
-def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState, state: str) -> list[tuple]:
-    """The changes as sorted ``(role, action, object key, privilege)`` tuples."""
+def acting_role(catalog: CatalogState, key: tuple, grantor: str) -> str:
+    """Who must revoke a privilege that ``grantor`` granted: "" for the executing role itself.
+
+    A superuser's REVOKE acts as the object's owner; any other grantor's grant can only be revoked as that grantor.
+    """
+    if grantor == catalog.current_user or (catalog.superuser and grantor == catalog.owners.get(key)):
+        return ""
+    return grantor
+
+
+_ACTION_RANK = {action: rank for rank, action in enumerate(ACTION_ORDER)}
+_PRIVILEGE_RANK = {(kind, priv): rank for kind, privs in PRIVILEGES.items() for rank, priv in enumerate(privs)}
+
+
+def _change_order(c: Change) -> tuple:
+    return (c.role, _ACTION_RANK[c.action], c.act_as, c.key, c.column, _PRIVILEGE_RANK[(c.key[0], c.priv)])
+
+
+def compute_changes(grants: list[Grant], roles: list[str], catalog: CatalogState, state: str) -> list[Change]:
+    """The changes, sorted. Column privileges are revoked by ``exact`` (they cannot be declared) and by ``absent``."""
     changes = set()
+
+    def revoke(role, action, key, priv, grantors, column=""):
+        for grantor, grantable in grantors.items():
+            if action == REVOKE or grantable:
+                changes.add(change(role, action, key, priv, column, acting_role(catalog, key, grantor)))
+
+    empty: dict = {}
+    acl, column_acl = catalog.acl, catalog.columns
+    grant_wanted = state in ("present", "exact")
     for (role, key), wanted in desired_privileges(grants, roles, catalog).items():
-        current = catalog.acl.get(key, {}).get(role, {})
-        if state in ("present", "exact"):
+        current = acl.get(key, empty).get(role, empty)
+        columns = column_acl.get(key, empty).get(role, empty) if column_acl else empty
+        if grant_wanted:
             for priv, option in wanted.items():
-                if priv not in current:
-                    changes.add((role, GRANT_WITH_OPTION if option else GRANT, key, priv))
-                elif option and not current[priv]:
-                    changes.add((role, GRANT_WITH_OPTION, key, priv))
+                grantors = current.get(priv)
+                if not grantors:
+                    changes.add(change(role, GRANT_WITH_OPTION if option else GRANT, key, priv))
+                elif option and not any(grantors.values()):
+                    changes.add(change(role, GRANT_WITH_OPTION, key, priv))
         if state == "exact":
-            for priv, grantable in current.items():
+            for priv, grantors in current.items():
                 if priv not in wanted:
-                    changes.add((role, REVOKE, key, priv))
-                elif grantable and not wanted[priv]:
-                    changes.add((role, REVOKE_GRANT_OPTION, key, priv))
+                    revoke(role, REVOKE, key, priv, grantors)
+                elif not wanted[priv]:
+                    revoke(role, REVOKE_GRANT_OPTION, key, priv, grantors)
+            for column, privs in columns.items():
+                for priv, grantors in privs.items():
+                    revoke(role, REVOKE, key, priv, grantors, column)
         if state == "absent":
             for priv, option in wanted.items():
-                if option:
-                    if current.get(priv):
-                        changes.add((role, REVOKE_GRANT_OPTION, key, priv))
-                elif priv in current:
-                    changes.add((role, REVOKE, key, priv))
-    return sorted(changes, key=lambda c: (c[0], ACTION_ORDER.index(c[1]), c[2], PRIVILEGES[c[2][0]].index(c[3])))
-
-
-def plan_statements(changes: list[tuple]) -> list[Statement]:
-    """Group changes into as few statements as possible, in a deterministic order.
-
-    Objects that get the same privilege list for the same role and action share one statement.
-    """
-    per_object: dict[tuple, list[str]] = {}
-    for role, action, key, priv in changes:
-        per_object.setdefault((role, action, key), []).append(priv)
-    grouped: dict[tuple, list] = {}
-    for (role, action, key), privs in per_object.items():
-        order = PRIVILEGES[key[0]]
-        privs_t = tuple(sorted(set(privs), key=order.index))
-        group = (role, ACTION_ORDER.index(action), KINDS.index(key[0]), privs_t)
-        grouped.setdefault(group, []).append(key)
-    statements = [
-        Statement(role=role, action_rank=a, kind_rank=k, privileges=p, objects=tuple(sorted(keys)))
-        for (role, a, k, p), keys in grouped.items()
-    ]
-    return sorted(statements)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def statement_text(stmt: Statement, idents: dict) -> str:
-    """The statement as text, quoted exactly as PostgreSQL (and psycopg2.sql.Identifier) quotes it."""
-    objects = []
-    for key in stmt.objects:
-        kind, schema, _display = key
-        name, args = idents[key]
-        text = f"{_quote_ident(schema)}.{_quote_ident(name)}" if kind in SCHEMA_QUALIFIED else _quote_ident(name)
-        if kind == "function":
-            text += f"({args or ''})"
-        objects.append(text)
-    role = "PUBLIC" if stmt.role == "PUBLIC" else _quote_ident(stmt.role)
-    head, tail = _verbs(stmt.action)
-    return (
-        f"{head}{', '.join(stmt.privileges)} ON {SQL_KEYWORD[stmt.kind]} {', '.join(objects)} "
-        f"{'FROM' if stmt.action.startswith('revoke') else 'TO'} {role}{tail}"
-    )
-
-
-def _verbs(action: str) -> tuple[str, str]:
-    return {
-        REVOKE_GRANT_OPTION: ("REVOKE GRANT OPTION FOR ", ""),
-        REVOKE: ("REVOKE ", ""),
-        GRANT: ("GRANT ", ""),
-        GRANT_WITH_OPTION: ("GRANT ", " WITH GRANT OPTION"),
-    }[action]
-
-
-def compose(stmt: Statement, idents: dict):
-    """The statement as a psycopg2.sql.Composed: every name passes through sql.Identifier.
-
-    Function argument lists come from the server (pg_get_function_identity_arguments), not from the user.
-    """
-    objects = []
-    for key in stmt.objects:
-        kind, schema, _display = key
-        name, args = idents[key]
-        ident = sql.Identifier(schema, name) if kind in SCHEMA_QUALIFIED else sql.Identifier(name)
-        if kind == "function":
-            ident = sql.Composed([ident, sql.SQL("(" + (args or "") + ")")])
-        objects.append(ident)
-    role = sql.SQL("PUBLIC") if stmt.role == "PUBLIC" else sql.Identifier(stmt.role)
-    head, tail = _verbs(stmt.action)
-    direction = "FROM" if stmt.action.startswith("revoke") else "TO"
-    return sql.SQL("{head}{privs} ON {kind} {objects} {direction} {role}{tail}").format(
-        head=sql.SQL(head),
-        privs=sql.SQL(", ".join(stmt.privileges)),
-        kind=sql.SQL(SQL_KEYWORD[stmt.kind]),
-        objects=sql.SQL(", ").join(objects),
-        direction=sql.SQL(direction),
-        role=role,
-        tail=sql.SQL(tail),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Diff
-# ---------------------------------------------------------------------------------------------
-
-
-def _render(privs: dict[str, bool], kind: str) -> list[str]:
-    order = PRIVILEGES[kind]
-    return [p + (" WITH GRANT OPTION" if privs[p] else "") for p in sorted(privs, key=order.index)]
-
-
-def apply_changes(acl: dict, changes: list[tuple]) -> dict:
-    """The ACL the changes lead to (for the diff's ``after``)."""
-    after = {key: {g: dict(p) for g, p in grantees.items()} for key, grantees in acl.items()}
-    for role, action, key, priv in changes:
-        privs = after.setdefault(key, {}).setdefault(role, {})
-        if action == GRANT:
-            privs.setdefault(priv, False)
-        elif action == GRANT_WITH_OPTION:
-            privs[priv] = True
-        elif action == REVOKE:
-            privs.pop(priv, None)
-        elif action == REVOKE_GRANT_OPTION and priv in privs:
-            privs[priv] = False
-    return after
-
-
-def build_diff(grants: list[Grant], roles: list[str], catalog: CatalogState, changes: list[tuple]) -> dict:
-    """``before``/``after``: role -> object -> privileges, for every object in scope."""
-    after_acl = apply_changes(catalog.acl, changes)
-    before: dict[str, dict[str, list[str]]] = {}
-    after: dict[str, dict[str, list[str]]] = {}
-    for role, key in sorted(desired_privileges(grants, roles, catalog)):
-        label = describe_target(key)
-        before.setdefault(role, {})[label] = _render(catalog.acl.get(key, {}).get(role, {}), key[0])
-        after.setdefault(role, {})[label] = _render(after_acl.get(key, {}).get(role, {}), key[0])
-    return {"before": before, "after": after}
+                action = REVOKE_GRANT_OPTION if option else REVOKE
+                revoke(role, action, key, priv, current.get(priv, {}))
+                for column, privs in columns.items():
+                    revoke(role, action, key, priv, privs.get(priv, {}), column)
+    return sorted(changes, key=_change_order)

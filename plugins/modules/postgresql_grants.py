@@ -14,10 +14,15 @@ version_added: 0.1.0
 description:
   - Makes the privileges of one or more roles match a declared list of grants.
   - Reads the current privileges of every object in scope with one catalog query (effective ACLs, so a NULL ACL
-    and privileges held through C(PUBLIC) compare correctly), computes the difference, and applies all GRANT and
-    REVOKE statements in one transaction, so either every change is made or none.
+    and privileges held through C(PUBLIC) compare correctly; column privileges and grantors included), computes the
+    difference, and applies all GRANT and REVOKE statements in one transaction, so either every change is made or none.
+  - Before it writes, it takes a transaction-scoped advisory lock and reads the catalog again, so concurrent runs
+    on one database wait for each other instead of failing with C(tuple concurrently updated).
+  - Checks that the executing role can do what is planned (grant with grant option, revoke as the original
+    grantor) before it changes anything. After the statements it re-reads the catalog inside the transaction;
+    a privilege PostgreSQL did not grant or revoke (it only warns) fails the task, naming it, and nothing is committed.
   - Validates the input before it changes anything; error messages name the offending item.
-  - In check mode only the catalog query runs; the statements that would be executed are returned.
+  - In check mode only catalog queries run; the statements that would be executed are returned.
 author:
   - galaxyops developers (@galaxyops)
 extends_documentation_fragment:
@@ -53,13 +58,16 @@ options:
       type:
         description:
           - Kind of the objects. V(table) includes views, materialized views, partitioned and foreign tables.
+          - A name of the wrong kind (a sequence listed as a table) is an error that says what the object is.
         type: str
         default: table
         choices: [table, sequence, schema, database, function]
       objects:
         description:
-          - Names of the objects, unqualified (the schema goes in O(grants[].schema)).
+          - Names of the objects, exactly as in the catalog and unqualified (the schema goes in O(grants[].schema));
+            V(public.job) is reported with that hint.
           - Functions are written with their argument types, for example V(my_func(integer, text)) or V(my_func()).
+            A function whose argument type does not exist yet counts as missing (see O(missing)).
           - Required unless O(grants[].all_in_schema=true).
         type: list
         elements: str
@@ -79,6 +87,7 @@ options:
           - V(ALL) stands for every privilege of the type except MAINTAIN.
           - A privilege that does not belong to the type is an error that names the entry.
           - An empty list is allowed only with O(state=exact), where it removes every privilege on the objects.
+          - These are privileges on whole objects. Column privileges cannot be declared; see O(state).
         type: list
         elements: str
         required: true
@@ -97,9 +106,14 @@ options:
   state:
     description:
       - V(present) grants what is missing and leaves other privileges alone.
-      - V(absent) revokes the listed privileges.
+      - V(absent) revokes the listed privileges, on the objects and on every column of the tables
+        (as PostgreSQL's own table-level REVOKE does).
       - V(exact) makes the privileges of each role on each object in scope exactly the listed ones,
-        revoking anything else, such as an UPDATE granted by hand.
+        revoking anything else, such as an UPDATE granted by hand, and every column privilege of the role on
+        the tables in scope (C(GRANT UPDATE (email) ON galaxy_user)).
+      - Whatever grantor granted a privilege, it is revoked as that grantor (C(SET ROLE) for the one statement)
+        when the session user may act as it; when it may not, the module fails before changing anything and names
+        the grantor.
     type: str
     default: present
     choices: [present, absent, exact]
@@ -110,19 +124,23 @@ options:
       - V(fail) fails before changing anything, listing every missing object in one message.
       - V(skip) warns, and manages the objects that exist.
       - V(wait) repeats the catalog query until every object exists, failing after O(missing_timeout) seconds.
+      - A name of the wrong kind, or with its schema written into it while the unqualified name exists, is an error
+        in every mode, since waiting would not make it appear.
     type: str
     default: fail
     choices: [fail, skip, wait]
   missing_timeout:
     description:
-      - Seconds O(missing=wait) waits for missing objects.
+      - Seconds O(missing=wait) waits for missing objects; 0 or more.
     type: int
     default: 300
 notes:
-  - PostgreSQL revokes only privileges granted by the role that revokes (a superuser revokes as the owner).
-    A privilege granted by another grantor survives a revoke, and the next run reports it again.
+  - A superuser's GRANT is recorded as granted by the object's owner, and its REVOKE acts as the owner.
+    Privileges other grantors gave are revoked as those grantors.
   - Privileges a role has through C(PUBLIC) or its member roles are not counted as its own.
   - Default privileges (C(ALTER DEFAULT PRIVILEGES)) are out of scope; objects created later need another run.
+  - A run with nothing to change sends three statements (C(BEGIN), the catalog query, C(ROLLBACK)); the lock, the
+    detailed read and the verification are only paid when something changes.
 seealso:
   - module: community.postgresql.postgresql_privs
   - name: GRANT
@@ -166,6 +184,22 @@ EXAMPLES = r"""
         schema: public
         privileges: [SELECT]
 
+- name: Grant as the owner of Galaxy's tables, with the options of the community.postgresql modules
+  galaxyops.infrastructure.postgresql_grants:
+    login_host: db.example.org
+    login_port: 6432
+    login_user: admin
+    login_password: "{{ vault_pg_admin_password }}"
+    login_db: galaxy
+    session_role: galaxy
+    connect_params:
+      options: -c statement_timeout=60000
+    roles: [tiaas]
+    state: exact
+    grants:
+      - objects: [galaxy_user]
+        privileges: [SELECT]
+
 - name: Stop everyone from creating temporary tables in the galaxy database
   galaxyops.infrastructure.postgresql_grants:
     roles: [PUBLIC]
@@ -179,23 +213,38 @@ EXAMPLES = r"""
 RETURN = r"""
 queries:
   description:
-    - The GRANT and REVOKE statements executed, in order; in check mode, those that would be executed.
+    - The statements executed and committed, in order, including any C(SET ROLE) that revokes a privilege as its
+      original grantor; in check mode, those that would be executed.
     - Objects that get the same privileges share one statement.
+    - Empty when the task fails, since nothing is committed then (see RV(rolled_back)).
   returned: always
   type: list
   elements: str
   sample:
     - GRANT SELECT ON TABLE "public"."galaxy_user", "public"."job" TO "tiaas"
     - GRANT USAGE, SELECT ON SEQUENCE "public"."role_id_seq" TO "tiaas"
+rolled_back:
+  description: When the task fails after statements ran, those statements; the transaction was rolled back.
+  returned: on failure after statements ran
+  type: list
+  elements: str
+  sample:
+    - GRANT SELECT ON TABLE "public"."job" TO "tiaas"
 missing:
-  description: Objects that did not exist (with O(missing=skip) they were left out).
+  description: Objects that did not exist (with O(missing=skip) they were left out), with the reason when known.
   returned: always
   type: list
   elements: str
   sample: ["table public.workflow_invocation"]
+driver:
+  description: The PostgreSQL driver used, with its version.
+  returned: when connected
+  type: str
+  sample: psycopg2 2.9.10
 diff:
   description:
     - Privileges of each role on each object in scope, before and after. Shown by C(--diff).
+    - Column privileges appear as V(UPDATE (email)).
   returned: when diff mode is on
   type: dict
   contains:
@@ -205,7 +254,7 @@ diff:
       returned: always
       sample: {"tiaas": {"table public.job": []}}
     after:
-      description: The same, after the changes.
+      description: The same, after the changes (re-read from the catalog after a real run).
       type: dict
       returned: always
       sample: {"tiaas": {"table public.job": ["SELECT"]}}
@@ -214,25 +263,24 @@ diff:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.galaxyops.infrastructure.plugins.module_utils._pggrants import (
-    GrantsError,
-    build_diff,
-    compose,
-    compute_changes,
-    describe_target,
-    plan_statements,
-    read_catalog,
-    targets_of,
-    validate_grants,
-    validate_roles,
-)
+from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pggrants as pg
 from ansible_collections.galaxyops.infrastructure.plugins.module_utils._postgres import (
+    DriverError,
     connect,
-    ensure_psycopg2,
+    error_text,
+    load_driver,
     postgres_common_argument_spec,
 )
 
 POLL_INTERVAL = 2
+
+
+def plan():
+    """What a run needs only when something changes or is missing. Imported on first use: AnsiballZ ships sources,
+    so every module run compiles what it imports, and a run with nothing to do skips this part."""
+    from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pgplan
+
+    return _pgplan
 
 
 class GrantsManager:
@@ -241,48 +289,58 @@ class GrantsManager:
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.state = module.params["state"]
-        self.conn = None
+        self.db = None
+        self.catalog_idents: dict = {}
         self.result: dict = {"changed": False, "queries": [], "missing": []}
 
     def fail(self, msg: str, **kwargs) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.rollback()
-                self.conn.close()
-            except Exception:  # noqa: S110  the connection may be broken already; failing is what matters
-                pass
+        """Fail with nothing committed: roll back, report changed=false and no applied queries."""
+        if self.db is not None:
+            self.db.close()
+        self.result.update(changed=False, queries=[])
         self.module.fail_json(msg=msg, **self.result, **kwargs)
 
     def validate(self, server_version: int | None = None):
+        errors = []
         try:
-            roles = validate_roles(self.module.params["roles"])
-            grants = validate_grants(self.module.params["grants"], self.state, server_version)
-        except GrantsError as exc:
-            self.fail("Invalid arguments, nothing was changed: " + "; ".join(exc.errors), errors=exc.errors)
+            roles = pg.validate_roles(self.module.params["roles"])
+        except pg.GrantsError as exc:
+            errors.extend(exc.errors)
+        try:
+            grants = pg.validate_grants(self.module.params["grants"], self.state, server_version)
+        except pg.GrantsError as exc:
+            errors.extend(exc.errors)
+        if self.module.params["missing_timeout"] < 0:
+            errors.append(f"missing_timeout must be 0 or more seconds, got {self.module.params['missing_timeout']}")
+        if errors:
+            self.fail("Invalid arguments, nothing was changed: " + "; ".join(errors), errors=errors)
         return roles, grants
 
-    def read(self, grants, roles):
-        """The catalog state and the roles to manage.
+    def query(self, what: str, func, *args):
+        try:
+            return func(self.db, *args)
+        except self.db.Error as exc:
+            self.fail(f"{what} failed, nothing was changed: {error_text(exc)}")
 
-        With missing=wait, repeat the read until every object exists or time runs out.
-        """
-        targets = targets_of(grants)
+    def read(self, grants, roles, detail=None, wait: bool = False):
+        """The catalog state; with missing=wait (and ``wait``), read again until every object exists or time is up."""
+        targets = pg.targets_of(grants)
         mode = self.module.params["missing"]
         deadline = time.monotonic() + self.module.params["missing_timeout"]
         while True:
-            try:
-                with self.conn.cursor() as cur:
-                    catalog = read_catalog(cur, targets, roles)
-            except Exception as exc:  # psycopg2.Error
-                self.fail(f"Reading the catalog failed, nothing was changed: {str(exc).strip()}")
+            catalog = self.query("Reading the catalog", pg.read_catalog, targets, roles, detail)
             unknown = [r for r, exists in catalog.roles.items() if not exists]
             if unknown and self.state != "absent":
                 self.fail(f"Role(s) not found, nothing was changed: {', '.join(unknown)}")
-            if not catalog.missing or mode != "wait" or time.monotonic() >= deadline:
+            if catalog.missing:
+                mistakes = self.query("Looking up missing objects", plan().diagnose_missing, catalog)
+                if mistakes:
+                    self.fail(f"Wrong object name(s), nothing was changed: {'; '.join(mistakes)}")
+            if not catalog.missing or mode != "wait" or not wait or time.monotonic() >= deadline:
                 break
-            self.conn.rollback()  # end the read transaction while waiting
+            self.db.rollback()  # end the read transaction while waiting
             time.sleep(POLL_INTERVAL)
-        missing = [describe_target(t) for t in catalog.missing]
+        missing = [plan().describe_missing(catalog, t) for t in catalog.missing]
         self.result["missing"] = missing
         if missing and mode == "fail":
             self.fail(f"{len(missing)} object(s) do not exist, nothing was changed: {', '.join(missing)}")
@@ -291,37 +349,106 @@ class GrantsManager:
                 f"{len(missing)} object(s) still missing after {self.module.params['missing_timeout']} s, "
                 f"nothing was changed: {', '.join(missing)}"
             )
-        if missing:
-            self.module.warn(f"Skipped {len(missing)} missing object(s): {', '.join(missing)}")
-        if unknown:
-            # A role that does not exist holds no privilege: nothing to revoke.
-            self.module.warn(f"Role(s) not found, nothing to revoke from them: {', '.join(unknown)}")
-            roles = [r for r in roles if r not in unknown]
-        return catalog, roles
+        return catalog
+
+    def in_scope(self, catalog, roles):
+        unknown = [r for r, exists in catalog.roles.items() if not exists]
+        return [r for r in roles if r not in unknown]
 
     def run(self) -> dict:
         roles, grants = self.validate()
-        self.conn = connect(self.module)
-        roles, grants = self.validate(self.conn.server_version)
-        catalog, roles = self.read(grants, roles)
-        changes = compute_changes(grants, roles, catalog, self.state)
-        statements = [compose(stmt, catalog.idents) for stmt in plan_statements(changes)]
-        self.result["queries"] = [stmt.as_string(self.conn) for stmt in statements]
-        self.result["changed"] = bool(statements)
+        try:
+            driver = load_driver(self.module.params["driver"])
+        except DriverError as exc:
+            self.fail(str(exc))
+        self.result["driver"] = f"{driver.name} {driver.version}"
+        self.db = connect(self.module, driver)
+        roles, grants = self.validate(self.db.server_version)
+
+        # 1. The one read a no-op needs: BEGIN, this query, ROLLBACK.
+        catalog = self.read(grants, roles, wait=True)
+        unknown = [r for r, exists in catalog.roles.items() if not exists]
+        if unknown:
+            # A role that does not exist holds no privilege: nothing to revoke (state absent only).
+            self.module.warn(f"Role(s) not found, nothing to revoke from them: {', '.join(unknown)}")
+        roles = self.in_scope(catalog, roles)
+        if self.result["missing"]:
+            self.module.warn(
+                f"Skipped {len(self.result['missing'])} missing object(s): {', '.join(self.result['missing'])}"
+            )
+        changes = pg.compute_changes(grants, roles, catalog, self.state)
+        if changes:
+            # 2. Something changes: serialise with concurrent runs, then read again, in detail.
+            if not self.module.check_mode:
+                self.query("Taking the advisory lock", lambda db: db.execute(pg.LOCK_QUERY))
+            catalog = self.read(grants, roles, detail=plan().detail_needed(changes))
+            roles = self.in_scope(catalog, roles)
+            changes = pg.compute_changes(grants, roles, catalog, self.state)
+            problems = plan().infeasible(changes, catalog)
+            if problems:
+                self.fail(f"Nothing was changed: {'; '.join(problems)}", problems=problems)
+        self.catalog_idents = catalog.idents
+        steps = plan().program(plan().plan_statements(changes), catalog.current_user) if changes else []
+        if self.module.check_mode or not steps:
+            self.result["queries"] = [self.render(step) for step in steps]
+            self.result["changed"] = bool(steps)
+            if self.module._diff:
+                self.result["diff"] = plan().build_diff(grants, roles, catalog, plan().apply_changes(catalog, changes))
+            self.db.close()
+            return self.result
+        after = self.apply(steps, grants, roles)
         if self.module._diff:
-            self.result["diff"] = build_diff(grants, roles, catalog, changes)
-        if statements and not self.module.check_mode:
-            with self.conn.cursor() as cur:
-                for statement, text in zip(statements, self.result["queries"], strict=True):
-                    try:
-                        cur.execute(statement)
-                    except Exception as exc:  # psycopg2.Error; rolled back below
-                        self.fail(f"{text} failed, every change was rolled back: {str(exc).strip()}")
-            self.conn.commit()
-        else:
-            self.conn.rollback()
-        self.conn.close()
+            self.result["diff"] = plan().build_diff(grants, roles, catalog, after)
         return self.result
+
+    def compose(self, step):
+        what, value = step
+        if what == "set_role":
+            return self.db.set_role(value)
+        return plan().compose(self.db.sql, value, self.catalog_idents)
+
+    def render(self, step) -> str:
+        return self.db.as_string(self.compose(step))
+
+    def apply(self, steps, grants, roles):
+        """Execute, verify by re-reading inside the transaction, then commit; on any failure roll everything back."""
+        executed: list[str] = []
+        notices: list[str] = []
+        self.db.notices()  # drop what the reads said
+        for step in steps:
+            query = self.compose(step)
+            text = self.db.as_string(query)
+            try:
+                self.db.execute(query)
+            except self.db.Error as exc:
+                self.fail(
+                    f"{text} failed, every change was rolled back: {error_text(exc)}", rolled_back=executed + [text]
+                )
+            executed.append(text)
+            notices.extend(f"{text}: {n}" for n in self.db.notices())
+        try:
+            after = pg.read_catalog(self.db, pg.targets_of(grants), roles)
+        except self.db.Error as exc:
+            self.fail(
+                f"Verifying the changes failed, every change was rolled back: {error_text(exc)}", rolled_back=executed
+            )
+        left = pg.compute_changes(grants, roles, after, self.state)
+        if left:
+            said = f" PostgreSQL said: {' | '.join(notices)}" if notices else ""
+            self.fail(
+                "PostgreSQL did not apply every change, so every change was rolled back: "
+                f"{'; '.join(plan().describe_change(c) for c in left)} had no effect.{said}",
+                rolled_back=executed,
+                notices=notices,
+            )
+        try:
+            self.db.commit()
+        except self.db.Error as exc:
+            self.fail(f"COMMIT failed, nothing was changed: {error_text(exc)}", rolled_back=executed)
+        self.db.close()
+        self.result["queries"] = executed
+        self.result["changed"] = True
+        return after
 
 
 def main() -> None:
@@ -350,7 +477,6 @@ def main() -> None:
         missing_timeout={"type": "int", "default": 300},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    ensure_psycopg2(module)
     module.exit_json(**GrantsManager(module).run())
 
 

@@ -10,10 +10,8 @@ through ``ansible`` ad-hoc from this virtualenv, finding the collection through
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -25,13 +23,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO_ROOT / ".cache" / "collections"
 LINK = COLLECTIONS / "ansible_collections" / "galaxyops" / "infrastructure"
-VENV_BIN = Path(sys.executable).parent
-MODULE = "galaxyops.infrastructure.postgresql_grants"
-APPLICATION_NAME = "ansible-galaxyops"  # plugins/module_utils/_postgres.py
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.support.modulerun import DRIVERS, ModuleRun, run_module  # noqa: E402
 from tests.support.pgcluster import PgCluster  # noqa: E402
 
 _counter = itertools.count()
@@ -159,59 +155,17 @@ def galaxy_db(pg: Pg):
     pg.execute("postgres", f'DROP ROLE "{role}"')
 
 
-@dataclass
-class ModuleRun:
-    result: dict
-    stdout: str
-    stderr: str
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.result.get("failed"))
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.result.get("changed"))
-
-
-def run_module(args: dict, check: bool = False, diff: bool = False, callback: str = "json") -> ModuleRun:
-    """Run the module once through ``ansible`` ad-hoc against localhost; return its result."""
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK=callback,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-    )
-    cmd = [
-        str(VENV_BIN / "ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-m",
-        MODULE,
-        "-a",
-        json.dumps(args),
-    ]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=300)
-    if callback != "json":
-        return ModuleRun(result={"rc": proc.returncode}, stdout=proc.stdout, stderr=proc.stderr)
-    try:
-        data = json.loads(proc.stdout)
-        result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError) as exc:
-        raise AssertionError(f"unreadable ansible output ({exc}):\n{proc.stdout}\n{proc.stderr}") from exc
-    return ModuleRun(result=result, stdout=proc.stdout, stderr=proc.stderr)
+@pytest.fixture(params=DRIVERS)
+def driver(request) -> str:
+    """Each test that runs the module runs once per driver (both are installed in the test venv)."""
+    return request.param
 
 
 @pytest.fixture
-def module():
-    return run_module
+def module(driver):
+    """Run the module with the test's driver (unless the arguments name one)."""
+
+    def run(args: dict, **kwargs) -> ModuleRun:
+        return run_module({"driver": driver, **args}, **kwargs)
+
+    return run

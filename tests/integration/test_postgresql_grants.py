@@ -18,7 +18,7 @@ import pytest
 import yaml
 from psycopg2 import errors
 
-APPLICATION_NAME = "ansible-galaxyops"  # plugins/module_utils/_postgres.py
+from tests.support import modulerun
 
 # The grant set the role ships (postgresql_privileges_tiaas_grants): the tests prove that very variable,
 # against the catalog rows EXPECTED below, which restate the issue's list independently.
@@ -51,15 +51,11 @@ EXPECTED = (
 
 def module_statements(pg, start: int) -> list[str]:
     """Statements the module sent to the server since byte offset ``start`` of the server log."""
-    with open(pg.log, encoding="utf-8", errors="replace") as fh:
-        fh.seek(start)
-        lines = fh.read().splitlines()
-    prefix = f"{APPLICATION_NAME}:LOG:  statement: "
-    return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
+    return modulerun.module_statements(pg.log, start)
 
 
 def log_offset(pg) -> int:
-    return pg.log.stat().st_size
+    return modulerun.log_offset(pg.log)
 
 
 # --- the main path --------------------------------------------------------------------------------
@@ -108,7 +104,10 @@ def test_real_run_executes_what_check_mode_announced(galaxy_db, module):
     run = module(args)
     assert run.result["queries"] == planned
     sent = module_statements(galaxy_db.pg, offset)
-    assert sent == ["BEGIN", sent[1], *planned, "COMMIT"]
+    # BEGIN, the catalog read, the advisory lock, the detailed read, the statements, the verifying read, COMMIT.
+    assert sent == ["BEGIN", sent[1], sent[2], sent[3], *planned, sent[-2], "COMMIT"], sent
+    assert sent[2].startswith("SELECT pg_advisory_xact_lock(")
+    assert all(sent[i].startswith("WITH target AS") for i in (1, 3, -2))
 
 
 def test_exact_revokes_hand_granted_extras_present_keeps_them(galaxy_db, module):
@@ -326,20 +325,25 @@ def test_bad_input_names_the_item_and_changes_nothing(galaxy_db, module, overrid
     assert not [s for s in sent if s.startswith(("GRANT", "REVOKE"))], sent
 
 
-def test_a_failing_statement_rolls_back_every_change(galaxy_db, module):
-    """Connected as the owner of Galaxy's tables, a table owned by someone else makes the second GRANT fail."""
+def test_a_grant_the_login_role_cannot_make_fails_before_any_change(galaxy_db, module):
+    """Connected as the owner of Galaxy's tables, a table owned by someone else cannot be granted on."""
     galaxy_db.execute("CREATE TABLE postgres_owned (id int)")
     before = galaxy_db.acl_snapshot()
+    offset = log_offset(galaxy_db.pg)
     grants = [
         {"objects": ["galaxy_user"], "privileges": ["SELECT"]},
         {"objects": ["postgres_owned"], "privileges": ["SELECT", "INSERT"]},
     ]
     run = module(galaxy_db.module_args(grants=grants, login_user="galaxy"))
     assert run.failed
-    assert 'GRANT SELECT, INSERT ON TABLE "public"."postgres_owned"' in run.result["msg"]
-    assert "every change was rolled back" in run.result["msg"]
+    assert run.changed is False
+    assert "cannot grant SELECT on table public.postgres_owned" in run.result["msg"]
+    assert "cannot grant INSERT on table public.postgres_owned" in run.result["msg"]
+    assert "executing role 'galaxy' is not a superuser, does not own it ('postgres' does)" in run.result["msg"]
+    assert run.result["queries"] == []
     assert galaxy_db.acl_snapshot() == before
-    assert galaxy_db.privileges() == set()
+    sent = module_statements(galaxy_db.pg, offset)
+    assert not [s for s in sent if s.startswith(("GRANT", "REVOKE"))], sent
 
 
 # --- acting as the TIaaS role -------------------------------------------------------------------------
@@ -477,9 +481,9 @@ def test_connection_failure_is_reported(galaxy_db, module):
 def test_catalog_read_error_changes_nothing(galaxy_db, module):
     before = galaxy_db.acl_snapshot()
     run = module(
-        galaxy_db.module_args(grants=[{"type": "function", "objects": ["f(no_such_type)"], "privileges": ["EXECUTE"]}])
+        galaxy_db.module_args(grants=[{"type": "function", "objects": ["f(int int)"], "privileges": ["EXECUTE"]}])
     )
     assert run.failed
     assert "Reading the catalog failed, nothing was changed" in run.result["msg"]
-    assert 'type "no_such_type" does not exist' in run.result["msg"]
+    assert 'invalid type name "int int"' in run.result["msg"]
     assert galaxy_db.acl_snapshot() == before

@@ -77,3 +77,58 @@ def test_peer_role_reads_job_only(host):
     assert allowed.rc == 0, allowed.stderr
     assert denied.rc != 0
     assert "permission denied" in denied.stderr
+
+
+# --- issue 8: pg_hba order, role attributes, column and foreign-grantor privileges ------------------------------
+
+
+def hba_line(host, where: str) -> int:
+    """Line number of the first pg_hba.conf rule matching a SQL condition on pg_hba_file_rules."""
+    value = superuser_query(host, f"SELECT min(line_number) FROM pg_hba_file_rules WHERE error IS NULL AND {where}")
+    assert value, f"no pg_hba.conf rule where {where}"
+    return int(value)
+
+
+def test_our_entry_comes_before_the_broad_trust_rule(host):
+    ours = hba_line(host, "type = 'host' AND database = '{galaxy}' AND user_name = '{tiaas}'")
+    broad = hba_line(host, "type = 'host' AND database = '{all}' AND user_name = '{all}' AND address = '127.0.0.1'")
+    method = superuser_query(host, f"SELECT auth_method FROM pg_hba_file_rules WHERE line_number = {broad}")
+    assert method == "trust"  # prepare.yml made it so before the role ran
+    assert ours < broad
+
+
+def test_the_broad_trust_rule_does_not_let_a_wrong_password_in(host):
+    """If the broad trust line came first, any password (or none) would work for tiaas."""
+    wrong = host.run("PGPASSWORD=wrong psql -X -h 127.0.0.1 -U tiaas -d galaxy -c 'SELECT 1'")
+    assert wrong.rc != 0
+    assert "password authentication failed" in wrong.stderr
+    right = host.run(TCP + " -c 'SELECT current_user'")
+    assert right.rc == 0, right.stderr
+
+
+def test_pg_hba_backup_is_kept(host):
+    backups = host.run("ls /etc/postgresql/15/main/ | grep -c '^pg_hba.conf\\..*~$'")
+    assert int(backups.stdout.strip() or 0) >= 1
+
+
+@pytest.mark.parametrize("attribute", ["rolsuper", "rolcreatedb", "rolcreaterole", "rolreplication", "rolbypassrls"])
+def test_hand_added_role_attributes_are_removed(host, attribute):
+    assert superuser_query(host, f"SELECT {attribute} FROM pg_roles WHERE rolname = 'tiaas'") == "f"
+
+
+def test_hand_granted_column_privileges_are_revoked(host):
+    rows = superuser_query(
+        host,
+        "SELECT count(*) FROM pg_attribute c CROSS JOIN LATERAL aclexplode(c.attacl) a "
+        "WHERE c.attrelid = 'galaxy_user'::regclass AND a.grantee = 'tiaas'::regrole",
+    )
+    assert rows == "0"
+    result = host.run(TCP + ' -c "UPDATE galaxy_user SET email = email"')
+    assert result.rc != 0
+    assert "permission denied" in result.stderr
+
+
+def test_privilege_from_another_grantor_is_revoked(host):
+    """side_effect.yml had side_grantor grant UPDATE on job to tiaas."""
+    assert superuser_query(host, "SELECT has_table_privilege('tiaas', 'job', 'UPDATE')") == "f"
+    assert superuser_query(host, "SELECT has_table_privilege('tiaas', 'job', 'SELECT')") == "t"

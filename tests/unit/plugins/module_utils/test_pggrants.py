@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pggrants as pg
+from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pgplan as plan
 from psycopg2 import sql
 
 TIAAS = [
@@ -33,9 +34,12 @@ def table(name, schema="public"):
     return ("table", schema, name)
 
 
-def catalog_for(grants, acl=None, missing=()):
-    """A CatalogState where every named object exists, with the given ACL."""
-    state = pg.CatalogState()
+def catalog_for(grants, acl=None, missing=(), columns=None, me="postgres", superuser=True):
+    """A CatalogState where every named object exists (owned by galaxy).
+
+    ``acl`` maps key -> grantee -> privilege -> grantable (granted by the owner) or -> {grantor: grantable}.
+    """
+    state = pg.CatalogState(current_user=me, session_user=me, superuser=superuser)
     for target in pg.targets_of(grants):
         if target in missing:
             state.resolved[target] = []
@@ -45,7 +49,22 @@ def catalog_for(grants, acl=None, missing=()):
         key = (kind, schema, name)
         state.resolved[target] = [key]
         state.idents[key] = (name.split("(")[0], name[name.index("(") + 1 : -1] if kind == "function" else None)
-    state.acl = acl or {}
+        state.owners[key] = "galaxy"
+
+    def grantors(value):
+        return dict(value) if isinstance(value, dict) else {"galaxy": value}
+
+    state.acl = {
+        key: {g: {p: grantors(v) for p, v in privs.items()} for g, privs in grantees.items()}
+        for key, grantees in (acl or {}).items()
+    }
+    state.columns = {
+        key: {
+            g: {c: {p: grantors(v) for p, v in privs.items()} for c, privs in cols.items()}
+            for g, cols in grantees.items()
+        }
+        for key, grantees in (columns or {}).items()
+    }
     return state
 
 
@@ -191,6 +210,31 @@ def test_targets_are_deterministic_and_deduplicated():
 # --- catalog rows ------------------------------------------------------------------------------
 
 
+def obj_row(kind, nsp, wanted, nsp_found, found, name, args=None, grantee=None, priv=None, grantable=None, **kw):
+    return (
+        "object",
+        kind,
+        nsp,
+        wanted,
+        nsp_found,
+        found,
+        name,
+        args,
+        kw.get("note"),
+        kw.get("owner", "galaxy"),
+        kw.get("column"),
+        grantee,
+        priv,
+        grantable,
+        kw.get("grantor", "galaxy"),
+        kw.get("mine"),
+    )
+
+
+def tagged(tag, wanted, found, name=None):
+    return (tag, None, None, wanted, None, found, name, None, None, None, None, None, None, None, None, None)
+
+
 def test_parse_catalog_rows():
     targets = [
         table("job"),
@@ -200,53 +244,165 @@ def test_parse_catalog_rows():
         ("schema", "", "public"),
     ]
     rows = [
-        ("table", "public", "job", True, True, "job", None, "galaxy", "SELECT", False),
-        ("table", "public", "job", True, True, "job", None, "tiaas", "SELECT", False),
-        ("table", "public", "job", True, True, "job", None, "tiaas", "SELECT", True),  # second grantor
-        ("table", "public", "nope", True, False, None, None, None, None, None),
-        ("table", "other", None, True, True, "a", None, None, None, None),
-        ("table", "ghost", None, False, False, None, None, None, None, None),
-        ("schema", "", "public", True, True, "public", None, "PUBLIC", "USAGE", False),
-        ("role", None, "tiaas", True, True, "tiaas", None, None, None, None),
-        ("role", None, "ghost", True, False, "ghost", None, None, None, None),
+        obj_row("table", "public", "job", True, True, "job", grantee="tiaas", priv="SELECT", grantable=False),
+        obj_row(
+            "table", "public", "job", True, True, "job", grantee="tiaas", priv="SELECT", grantable=True, grantor="g"
+        ),
+        obj_row(
+            "table", "public", "job", True, True, "job", grantee="tiaas", priv="UPDATE", grantable=False, column="email"
+        ),
+        obj_row("table", "public", "nope", True, False, None),
+        obj_row("table", "other", None, True, True, "a"),
+        obj_row("table", "ghost", None, False, False, None),
+        obj_row("schema", "", "public", True, True, "public", grantee="PUBLIC", priv="USAGE", grantable=False),
+        tagged("role", "tiaas", True),
+        tagged("role", "ghost", False),
+        tagged("me", "admin", False, "login"),
+        tagged("grantor", "g", True),
     ]
-    state = pg.parse_catalog_rows(rows, targets)
+    state = pg.parse_catalog_rows(rows, targets, detailed=True)
     assert state.roles == {"tiaas": True, "ghost": False}
     assert state.missing == [table("nope"), ("table", "ghost", None)]
-    assert state.acl[table("job")]["tiaas"] == {"SELECT": True}
+    assert state.acl[table("job")]["tiaas"] == {"SELECT": {"galaxy": False, "g": True}}
+    assert pg.held(state, table("job"), "tiaas") == {"SELECT": True}
+    assert state.columns[table("job")]["tiaas"] == {"email": {"UPDATE": {"galaxy": False}}}
+    assert pg.held_columns(state, table("job"), "tiaas") == {("email", "UPDATE"): False}
     assert state.resolved[("table", "other", None)] == [("table", "other", "a")]
-    assert state.acl[("schema", "", "public")] == {"PUBLIC": {"USAGE": False}}
+    assert state.acl[("schema", "", "public")] == {"PUBLIC": {"USAGE": {"galaxy": False}}}
+    assert (state.current_user, state.session_user, state.superuser) == ("admin", "login", False)
+    assert state.can_act_as == {"g": True}
+    assert state.owners[table("job")] == "galaxy"
 
 
 def test_parse_catalog_rows_empty_schema_is_not_missing():
     target = ("sequence", "empty", None)
-    state = pg.parse_catalog_rows([("sequence", "empty", None, True, False, None, None, None, None, None)], [target])
+    state = pg.parse_catalog_rows([obj_row("sequence", "empty", None, True, False, None)], [target])
     assert state.missing == []
     assert state.resolved[target] == []
 
 
-def test_parse_catalog_rows_functions_are_keyed_by_identity():
+def test_parse_catalog_rows_functions_are_keyed_by_identity_and_keep_notes():
     target = ("function", "public", "f(int)")
-    rows = [("function", "public", "f(int)", True, True, "f", "integer", "PUBLIC", "EXECUTE", False)]
-    state = pg.parse_catalog_rows(rows, [target])
+    later = ("function", "public", "g(later_type)")
+    rows = [
+        obj_row("function", "public", "f(int)", True, True, "f", "integer", "PUBLIC", "EXECUTE", False),
+        obj_row(
+            "function", "public", "g(later_type)", True, False, None, note="argument type later_type does not exist"
+        ),
+    ]
+    state = pg.parse_catalog_rows(rows, [target, later])
     key = ("function", "public", "f(integer)")
     assert state.resolved[target] == [key]
     assert state.idents[key] == ("f", "integer")
+    assert state.missing == [later]
+    assert plan.describe_missing(state, later) == (
+        "function public.g(later_type) (argument type later_type does not exist)"
+    )
 
 
 def test_catalog_params():
-    params = pg.catalog_params([table("job"), ("table", "s", None)], ["tiaas"])
+    params = pg.catalog_params(
+        [table("job"), ("table", "s", None), ("function", "public", 'f(integer, "My, Type")')],
+        ["tiaas"],
+        [("table", "SELECT")],
+        160000,
+    )
     assert params == {
-        "kinds": ["table", "table"],
-        "schemas": ["public", "s"],
-        "names": ["job", None],
+        "kinds": ["table", "table", "function"],
+        "schemas": ["public", "s", "public"],
+        "names": ["job", None, 'f(integer, "My, Type")'],
+        "fnames": [None, None, "f"],
+        "fargs": [None, None, '["integer", "\\"My, Type\\""]'],
         "roles": ["tiaas"],
+        "detail_kinds": ["table"],
+        "detail_privs": ["SELECT"],
+        "detailed": True,
+        "set_privilege": "SET",
     }
+    assert pg.catalog_params([table("job")], ["r"], None, 150000)["set_privilege"] == "MEMBER"
+    assert pg.catalog_params([table("job")], ["r"])["detailed"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("f()", ("f", [])),
+        ("f(integer)", ("f", ["integer"])),
+        (" f ( integer , text ) ", ("f", ["integer", "text"])),
+        ('f("My, Type", timestamp with time zone)', ("f", ['"My, Type"', "timestamp with time zone"])),
+        ("s.f(int[])", ("s.f", ["int[]"])),
+    ],
+)
+def test_split_signature(text, expected):
+    assert pg.split_signature(text) == expected
+
+
+@pytest.mark.parametrize("text", ["f", "f(int,)", "f(,int)", "(int)", "f(numeric(10,2))", "f(int))"])
+def test_split_signature_rejects(text):
+    with pytest.raises(ValueError):
+        pg.split_signature(text)
+
+
+# --- why missing -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "error", "note"),
+    [
+        (
+            ("table", "public", "role_id_seq", "S", None, False, True),
+            "is a sequence, not a table: list it under type: sequence",
+            None,
+        ),
+        (
+            ("sequence", "public", "job", "r", None, False, True),
+            "is a table, not a sequence: list it under type: table",
+            None,
+        ),
+        (("sequence", "public", "v", "v", None, False, True), "is a view, not a sequence", None),
+        (
+            ("table", "public", "job_pkey", "i", None, False, True),
+            "is a index: privileges cannot be granted on it",
+            None,
+        ),
+        (
+            ("table", "public", "public.job", None, "r", False, True),
+            "table public.public.job does not exist; object names do not include their schema: "
+            "write objects: [job] with schema: public",
+            None,
+        ),
+        (
+            ("function", "public", "public.f(int)", None, None, True, True),
+            "write objects: [f(int)] with schema: public",
+            None,
+        ),
+        (
+            ("table", "public", "public.later", None, None, False, True),
+            None,
+            "object names do not include their schema: write objects: [later] with schema: public",
+        ),
+        (("table", "reports", "t", None, None, False, False), None, "schema reports does not exist"),
+        (("table", "public", "later", None, None, False, True), None, None),
+    ],
+)
+def test_apply_diagnosis(row, error, note):
+    catalog = pg.CatalogState()
+    errors = plan.apply_diagnosis(catalog, [row])
+    if error:
+        assert len(errors) == 1
+        assert error in errors[0]
+    else:
+        assert errors == []
+    assert catalog.notes.get(row[:3]) == note
 
 
 # --- difference ----------------------------------------------------------------------------------
 
 ONE = [{"objects": ["job"], "privileges": ["SELECT", "INSERT"]}]
+
+
+def pairs(changes):
+    return [(c.action, c.priv) for c in changes]
 
 
 @pytest.mark.parametrize(
@@ -268,8 +424,8 @@ def test_compute_changes(state, current, expected):
     grants = pg.validate_grants(ONE, state)
     catalog = catalog_for(grants, {table("job"): {"tiaas": current, "galaxy": {"UPDATE": False}}})
     changes = pg.compute_changes(grants, ["tiaas"], catalog, state)
-    assert [(action, priv) for _role, action, _key, priv in changes] == expected
-    assert all(role == "tiaas" and key == table("job") for role, _a, key, _p in changes)
+    assert pairs(changes) == expected
+    assert all(c.role == "tiaas" and c.key == table("job") and c.act_as == "" for c in changes)
 
 
 @pytest.mark.parametrize(
@@ -285,7 +441,7 @@ def test_compute_changes(state, current, expected):
 def test_compute_changes_grant_option(state, current, expected):
     grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT"], "grant_option": True}], state)
     catalog = catalog_for(grants, {table("job"): {"tiaas": current}})
-    assert [(a, p) for _r, a, _k, p in pg.compute_changes(grants, ["tiaas"], catalog, state)] == expected
+    assert pairs(pg.compute_changes(grants, ["tiaas"], catalog, state)) == expected
 
 
 def test_privileges_of_other_roles_and_public_are_left_alone():
@@ -298,15 +454,141 @@ def test_public_as_a_role():
     grants = pg.validate_grants([{"type": "schema", "objects": ["public"], "privileges": ["CREATE"]}], "absent")
     catalog = catalog_for(grants, {("schema", "", "public"): {"PUBLIC": {"USAGE": False, "CREATE": False}}})
     changes = pg.compute_changes(grants, ["PUBLIC"], catalog, "absent")
-    assert changes == [("PUBLIC", "revoke", ("schema", "", "public"), "CREATE")]
-    (stmt,) = pg.plan_statements(changes)
-    assert pg.statement_text(stmt, catalog.idents) == 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC'
+    assert changes == [pg.change("PUBLIC", "revoke", ("schema", "", "public"), "CREATE")]
+    (stmt,) = plan.plan_statements(changes)
+    assert plan.statement_text(stmt, catalog.idents) == 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC'
 
 
 def test_missing_objects_are_out_of_scope():
     grants = pg.validate_grants(ONE, "present")
     catalog = catalog_for(grants, missing=[table("job")])
     assert pg.compute_changes(grants, ["tiaas"], catalog, "present") == []
+
+
+# --- column privileges (issue 8, row 1) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "privileges", "expected"),
+    [
+        ("exact", ["SELECT"], [("email", "SELECT"), ("email", "UPDATE"), ("id", "SELECT")]),
+        ("absent", ["UPDATE"], [("email", "UPDATE")]),
+        ("present", ["SELECT"], []),
+    ],
+)
+def test_column_privileges(state, privileges, expected):
+    grants = pg.validate_grants([{"objects": ["galaxy_user"], "privileges": privileges}], state)
+    columns = {table("galaxy_user"): {"r": {"email": {"SELECT": False, "UPDATE": True}, "id": {"SELECT": False}}}}
+    acl = {table("galaxy_user"): {"r": {"SELECT": False}}}
+    catalog = catalog_for(grants, acl, columns=columns)
+    changes = [c for c in pg.compute_changes(grants, ["r"], catalog, state) if c.column]
+    assert sorted((c.column, c.priv) for c in changes) == expected
+    assert all(c.action == "revoke" for c in changes)
+
+
+def test_column_revokes_share_one_statement_per_table():
+    grants = pg.validate_grants([{"objects": ["galaxy_user", "job"], "privileges": []}], "exact")
+    columns = {
+        table("galaxy_user"): {"r": {"email": {"SELECT": False, "UPDATE": False}, "id": {"SELECT": False}}},
+        table("job"): {"r": {"state": {"UPDATE": False}}},
+    }
+    catalog = catalog_for(grants, columns=columns)
+    statements = plan.plan_statements(pg.compute_changes(grants, ["r"], catalog, "exact"))
+    assert [plan.statement_text(s, catalog.idents) for s in statements] == [
+        'REVOKE SELECT ("email", "id"), UPDATE ("email") ON TABLE "public"."galaxy_user" FROM "r"',
+        'REVOKE UPDATE ("state") ON TABLE "public"."job" FROM "r"',
+    ]
+
+
+def test_absent_with_grant_option_revokes_only_column_grant_options():
+    grants = pg.validate_grants([{"objects": ["job"], "privileges": ["UPDATE"], "grant_option": True}], "absent")
+    columns = {table("job"): {"r": {"state": {"UPDATE": True}, "id": {"UPDATE": False}}}}
+    changes = pg.compute_changes(grants, ["r"], catalog_for(grants, columns=columns), "absent")
+    assert [(c.action, c.column) for c in changes] == [("revoke_grant_option", "state")]
+
+
+# --- grantors (issue 8, row 5) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("me", "superuser", "grantor", "acting"),
+    [
+        ("postgres", True, "galaxy", ""),  # a superuser revokes as the owner
+        ("postgres", True, "postgres", ""),
+        ("postgres", True, "other", "other"),
+        ("galaxy", False, "galaxy", ""),
+        ("admin", False, "galaxy", "galaxy"),  # not superuser: the owner's grant needs the owner
+        ("admin", False, "admin", ""),
+    ],
+)
+def test_acting_role(me, superuser, grantor, acting):
+    grants = pg.validate_grants(ONE, "exact")
+    catalog = catalog_for(grants, me=me, superuser=superuser)
+    assert pg.acting_role(catalog, table("job"), grantor) == acting
+
+
+def test_a_privilege_from_two_grantors_is_revoked_as_each():
+    grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT"]}], "exact")
+    acl = {table("job"): {"r": {"SELECT": {"galaxy": False}, "UPDATE": {"galaxy": False, "g": True}}}}
+    catalog = catalog_for(grants, acl)
+    changes = pg.compute_changes(grants, ["r"], catalog, "exact")
+    assert [(c.action, c.priv, c.act_as) for c in changes] == [("revoke", "UPDATE", ""), ("revoke", "UPDATE", "g")]
+    steps = plan.program(plan.plan_statements(changes), "postgres")
+    assert [s[0] if s[0] == "statement" else s for s in steps] == [
+        "statement",
+        ("set_role", "g"),
+        "statement",
+        ("set_role", "postgres"),
+    ]
+
+
+def test_infeasible_names_privilege_grantor_and_reason():
+    grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT", "INSERT"]}], "exact")
+    acl = {table("job"): {"r": {"UPDATE": {"g": False}}}}
+    catalog = catalog_for(grants, acl, me="admin", superuser=False)
+    catalog.session_user = "admin"
+    catalog.grantable = {table("job"): {"SELECT"}}
+    catalog.can_act_as = {"g": False}
+    problems = plan.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog)
+    assert problems == [
+        "cannot revoke UPDATE on table public.job from r: it was granted by 'g', and only 'g' can revoke it, but "
+        "the session user 'admin' may not SET ROLE 'g' (make it a member of 'g', log in as a superuser, or revoke "
+        "it as 'g')",
+        "cannot grant INSERT on table public.job to r: the executing role 'admin' is not a superuser, does not own "
+        "it ('galaxy' does) and does not hold INSERT on it WITH GRANT OPTION, so PostgreSQL would grant nothing",
+    ]
+    catalog.grantable = {table("job"): {"SELECT", "INSERT"}}
+    catalog.can_act_as = {"g": True}
+    assert plan.infeasible(pg.compute_changes(grants, ["r"], catalog, "exact"), catalog) == []
+
+
+def test_detail_needed_lists_granted_privileges():
+    grants = pg.validate_grants(TIAAS, "exact")
+    changes = pg.compute_changes(grants, ["r"], catalog_for(grants), "exact")
+    assert plan.detail_needed(changes) == [
+        ("sequence", "SELECT"),
+        ("sequence", "USAGE"),
+        ("table", "DELETE"),
+        ("table", "INSERT"),
+        ("table", "SELECT"),
+    ]
+    assert plan.detail_needed([]) == [("table", "SELECT")]
+
+
+# --- verification (issue 8, row 2): what is left after applying --------------------------------------------
+
+
+def test_applied_changes_leave_nothing_to_do_and_a_lost_grant_is_named():
+    grants = pg.validate_grants(TIAAS, "exact")
+    acl = {table("galaxy_user"): {"r": {"UPDATE": {"galaxy": False, "g": False}}}}
+    before = catalog_for(grants, acl, columns={table("job"): {"r": {"state": {"UPDATE": False}}}})
+    changes = pg.compute_changes(grants, ["r"], before, "exact")
+    after = plan.apply_changes(before, changes)
+    assert pg.compute_changes(grants, ["r"], after, "exact") == []
+    # PostgreSQL granted nothing on job (it only warned): the re-read shows it and the message names it.
+    del after.acl[table("job")]["r"]["SELECT"]
+    (left,) = pg.compute_changes(grants, ["r"], after, "exact")
+    assert plan.describe_change(left) == "grant SELECT on table public.job to r"
 
 
 # --- statements -----------------------------------------------------------------------------------
@@ -316,13 +598,13 @@ def tiaas_plan(acl=None, state="exact", roles=("tiaas",)):
     grants = pg.validate_grants(TIAAS, state)
     catalog = catalog_for(grants, acl)
     changes = pg.compute_changes(grants, list(roles), catalog, state)
-    return grants, catalog, changes, pg.plan_statements(changes)
+    return grants, catalog, changes, plan.plan_statements(changes)
 
 
 def test_tiaas_statements_are_grouped_and_ordered():
     _g, catalog, changes, statements = tiaas_plan()
     assert len(changes) == 6 + 4 * 2 + 1 + 4 * 2
-    assert [pg.statement_text(s, catalog.idents) for s in statements] == [
+    assert [plan.statement_text(s, catalog.idents) for s in statements] == [
         'GRANT SELECT ON TABLE "public"."galaxy_session", "public"."galaxy_user", "public"."history", '
         '"public"."job", "public"."workflow", "public"."workflow_invocation" TO "tiaas"',
         'GRANT SELECT, INSERT ON TABLE "public"."galaxy_group", "public"."role", "public"."user_group_association" '
@@ -337,16 +619,29 @@ def test_statement_order_does_not_depend_on_input_order():
     _g, catalog, _c, statements = tiaas_plan()
     grants = pg.validate_grants(list(reversed(TIAAS)), "exact")
     changes = pg.compute_changes(grants, ["tiaas"], catalog, "exact")
-    assert pg.plan_statements(list(reversed(changes))) == statements
+    assert plan.plan_statements(list(reversed(changes))) == statements
 
 
-def test_revokes_come_before_grants_and_roles_are_sorted():
+def test_revokes_come_before_grants_and_roles_share_statements():
     acl = {table("galaxy_user"): {"tiaas": {"UPDATE": True}, "b": {"UPDATE": False}}}
     _g, catalog, _c, statements = tiaas_plan(acl, roles=("tiaas", "b"))
-    texts = [pg.statement_text(s, catalog.idents) for s in statements]
-    assert texts[0] == 'REVOKE UPDATE ON TABLE "public"."galaxy_user" FROM "b"'
-    assert texts[5] == 'REVOKE UPDATE ON TABLE "public"."galaxy_user" FROM "tiaas"'
-    assert texts[6].startswith('GRANT SELECT ON TABLE "public"."galaxy_session"')
+    texts = [plan.statement_text(s, catalog.idents) for s in statements]
+    assert texts[0] == 'REVOKE UPDATE ON TABLE "public"."galaxy_user" FROM "b", "tiaas"'
+    assert texts[1].startswith('GRANT SELECT ON TABLE "public"."galaxy_session"')
+    assert texts[1].endswith('TO "b", "tiaas"')
+    assert len(texts) == 5
+
+
+def test_roles_with_different_plans_get_their_own_statements():
+    acl = {table("galaxy_user"): {"b": {"SELECT": False}}}
+    _g, catalog, _c, statements = tiaas_plan(acl, roles=("tiaas", "b"), state="present")
+    texts = [plan.statement_text(s, catalog.idents) for s in statements]
+    assert texts[0] == (
+        'GRANT SELECT ON TABLE "public"."galaxy_session", "public"."history", "public"."job", "public"."workflow", '
+        '"public"."workflow_invocation" TO "b"'
+    )
+    assert any('"public"."galaxy_user"' in t and t.endswith('"public"."workflow_invocation" TO "tiaas"') for t in texts)
+    assert any(t.endswith('"public"."user_group_association" TO "b", "tiaas"') for t in texts)
 
 
 @pytest.mark.parametrize(
@@ -360,8 +655,8 @@ def test_revokes_come_before_grants_and_roles_are_sorted():
 )
 def test_statement_text_quotes_names(action, text):
     key = ("table", "s", 'we"ird')
-    stmt = pg.plan_statements([("R", action, key, "SELECT")])[0]
-    assert pg.statement_text(stmt, {key: ('we"ird', None)}) == text
+    stmt = plan.plan_statements([pg.change("R", action, key, "SELECT")])[0]
+    assert plan.statement_text(stmt, {key: ('we"ird', None)}) == text
 
 
 def render(composed) -> str:
@@ -376,23 +671,39 @@ def render(composed) -> str:
 
 
 @pytest.mark.parametrize(
-    ("key", "ident", "role"),
+    ("key", "ident", "role", "column"),
     [
-        (("table", "public", "job"), ("job", None), "tiaas"),
-        (("sequence", "public", "role_id_seq"), ("role_id_seq", None), 'odd"role'),
-        (("schema", "", "public"), ("public", None), "PUBLIC"),
-        (("database", "", "galaxy"), ("galaxy", None), "tiaas"),
-        (("function", "public", "f(integer, text)"), ("f", "integer, text"), "tiaas"),
+        (("table", "public", "job"), ("job", None), "tiaas", ""),
+        (("table", "public", "job"), ("job", None), "tiaas", 'we"ird col'),
+        (("sequence", "public", "role_id_seq"), ("role_id_seq", None), 'odd"role', ""),
+        (("schema", "", "public"), ("public", None), "PUBLIC", ""),
+        (("database", "", "galaxy"), ("galaxy", None), "tiaas", ""),
+        (("function", "public", "f(integer, text)"), ("f", "integer, text"), "tiaas", ""),
     ],
 )
 @pytest.mark.parametrize("action", pg.ACTION_ORDER)
-def test_compose_matches_statement_text(key, ident, role, action):
+def test_compose_matches_statement_text(key, ident, role, column, action):
     priv = pg.PRIVILEGES[key[0]][0]
-    stmt = pg.plan_statements([(role, action, key, priv)])[0]
+    stmt = plan.plan_statements([pg.change(role, action, key, priv, column)])[0]
     idents = {key: ident}
-    composed = pg.compose(stmt, idents)
+    composed = plan.compose(sql, stmt, idents)
     assert isinstance(composed, sql.Composed)
-    assert render(composed) == pg.statement_text(stmt, idents)
+    assert render(composed) == plan.statement_text(stmt, idents)
+
+
+def test_compose_uses_single_part_identifiers():
+    """psycopg2 2.7 (Debian 10) knows only one string per sql.Identifier."""
+    key = ("table", "public", "job")
+    stmt = plan.plan_statements([pg.change("r", "grant", key, "SELECT")])[0]
+
+    def identifiers(node):
+        if isinstance(node, sql.Composed):
+            for part in node.seq:
+                yield from identifiers(part)
+        elif isinstance(node, sql.Identifier):
+            yield node
+
+    assert all(len(i.strings) == 1 for i in identifiers(plan.compose(sql, stmt, {key: ("job", None)})))
 
 
 # --- diff -----------------------------------------------------------------------------------------
@@ -401,7 +712,7 @@ def test_compose_matches_statement_text(key, ident, role, action):
 def test_build_diff():
     acl = {table("galaxy_user"): {"tiaas": {"SELECT": False, "UPDATE": False}}}
     grants, catalog, changes, _s = tiaas_plan(acl)
-    diff = pg.build_diff(grants, ["tiaas"], catalog, changes)
+    diff = plan.build_diff(grants, ["tiaas"], catalog, plan.apply_changes(catalog, changes))
     assert diff["before"]["tiaas"]["table public.galaxy_user"] == ["SELECT", "UPDATE"]
     assert diff["after"]["tiaas"]["table public.galaxy_user"] == ["SELECT"]
     assert diff["before"]["tiaas"]["sequence public.role_id_seq"] == []
@@ -409,13 +720,13 @@ def test_build_diff():
     assert len(diff["after"]["tiaas"]) == 14
 
 
-def test_build_diff_shows_grant_option():
-    grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT"], "grant_option": True}], "present")
-    catalog = catalog_for(grants)
-    changes = pg.compute_changes(grants, ["r"], catalog, "present")
-    diff = pg.build_diff(grants, ["r"], catalog, changes)
+def test_build_diff_shows_grant_option_and_columns():
+    grants = pg.validate_grants([{"objects": ["job"], "privileges": ["SELECT"], "grant_option": True}], "exact")
+    catalog = catalog_for(grants, columns={table("job"): {"r": {"state": {"UPDATE": True}}}})
+    changes = pg.compute_changes(grants, ["r"], catalog, "exact")
+    diff = plan.build_diff(grants, ["r"], catalog, plan.apply_changes(catalog, changes))
     assert diff == {
-        "before": {"r": {"table public.job": []}},
+        "before": {"r": {"table public.job": ["UPDATE (state) WITH GRANT OPTION"]}},
         "after": {"r": {"table public.job": ["SELECT WITH GRANT OPTION"]}},
     }
 

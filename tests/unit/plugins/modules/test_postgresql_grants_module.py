@@ -34,7 +34,7 @@ def normalize_doc(options: dict) -> dict:
     result = {}
     for name, doc in options.items():
         entry = {"type": doc.get("type", "str")}
-        for key in ("default", "choices", "elements", "required", "no_log"):
+        for key in ("default", "choices", "elements", "required", "no_log", "aliases"):
             if key in doc:
                 entry[key] = doc[key]
         if "suboptions" in doc:
@@ -70,7 +70,7 @@ def test_documentation_blocks_parse():
     assert set(docs["attributes"]) == {"check_mode", "diff_mode", "idempotent"}
     assert "galaxyops.infrastructure._postgres" in docs["extends_documentation_fragment"]
     assert isinstance(yaml.safe_load(mod.EXAMPLES), list)
-    assert {"queries", "missing", "diff"} <= set(yaml.safe_load(mod.RETURN))
+    assert {"queries", "rolled_back", "missing", "driver", "diff"} <= set(yaml.safe_load(mod.RETURN))
 
 
 def run_module(capsys, args: dict) -> dict:
@@ -108,8 +108,19 @@ def test_unknown_suboption_is_rejected(capsys):
     assert "bogus" in result["msg"]
 
 
-def test_missing_psycopg2_is_reported(capsys):
-    with mock.patch.object(_postgres, "HAS_PSYCOPG2", False):
+def test_missing_driver_is_reported(capsys):
+    with mock.patch.object(_postgres, "_import", side_effect=ImportError("No module named 'psycopg2'")):
         result = run_module(capsys, {"roles": ["r"], "grants": [{"objects": ["t"], "privileges": ["SELECT"]}]})
     assert result["failed"] is True
-    assert "psycopg2" in result["msg"]
+    assert result["changed"] is False
+    assert "psycopg2 2.7+ (python3-psycopg2) or psycopg 3.1+ (python3-psycopg)" in result["msg"]
+
+
+def test_negative_missing_timeout_is_refused_before_connecting(capsys):
+    with mock.patch.object(mod, "connect", side_effect=AssertionError("must not connect")):
+        result = run_module(
+            capsys,
+            {"roles": ["r"], "grants": [{"objects": ["t"], "privileges": ["SELECT"]}], "missing_timeout": -5},
+        )
+    assert result["failed"] is True
+    assert "missing_timeout must be 0 or more seconds, got -5" in result["msg"]
