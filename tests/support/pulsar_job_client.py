@@ -67,7 +67,6 @@ def build_manager(args):
         kwds = {
             "amqp_url": args.amqp_url,
             "manager": args.manager,
-            "amqp_acknowledge": True,
             "amqp_consumer_timeout": 1.0,
             "amqp_publish_retry": True,
             "amqp_publish_retry_max_retries": 10,
@@ -111,7 +110,7 @@ def run_one(args, client_manager, board: StatusBoard | None, index: int) -> dict
         handle.write(payload)
     command = (
         f"cat '{input_path}' > '{output_path}'; hostname >> '{output_path}'; "
-        f"sleep {args.sleep}; echo finished; exit {args.exit_code}"
+        f"sleep {args.sleep}; echo finished; sh -c 'exit {args.exit_code}'"
     )
     outputs = ClientOutputs(working_directory=work, metadata_directory=meta, output_files=[output_path])
     description = ClientJobDescription(
@@ -217,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.amqp_url:
         board = StatusBoard()
         client_manager.ensure_has_status_update_callback(board.on_update)
-        client_manager.ensure_has_ack_consumers()
     start = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
