@@ -135,8 +135,14 @@ def run_one(args, client_manager, board: StatusBoard | None, index: int) -> dict
             final = board.wait(str(client.job_id), args.timeout)
         else:
             deadline = start + args.timeout
+            result["poll_errors"] = 0
             while time.monotonic() < deadline:
-                answer = client.raw_check_complete()
+                try:
+                    answer = client.raw_check_complete()
+                except Exception:  # noqa: BLE001 - like Galaxy, keep polling through a restart of the endpoint
+                    result["poll_errors"] += 1
+                    time.sleep(1)
+                    continue
                 if answer.get("status") in FINAL:
                     final = answer
                     break

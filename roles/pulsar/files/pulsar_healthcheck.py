@@ -66,7 +66,6 @@ def check_rest(conf: dict, server: configparser.SectionProxy) -> str | None:
 
 def check_queues(conf: dict) -> str | None:
     from kombu import Connection
-
     from pulsar.client.amqp_exchange_factory import parse_amqp_connect_ssl_params
 
     ssl_params = parse_amqp_connect_ssl_params(conf) or False

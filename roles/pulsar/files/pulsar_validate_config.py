@@ -67,8 +67,8 @@ def check_app_config(
     token = conf.get("private_token")
     if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or token.lower() in REFUSED_TOKENS:
         problems.append(
-            "app.yml: private_token is missing, shorter than %d characters or a published default; "
-            "without it Pulsar accepts jobs from anyone" % MIN_TOKEN_LENGTH
+            f"app.yml: private_token is missing, shorter than {MIN_TOKEN_LENGTH} characters or a published default; "
+            "without it Pulsar accepts jobs from anyone"
         )
     for key in ("staging_directory", "persistence_directory"):
         value = conf.get(key)
