@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Is this Pulsar endpoint usable? One line of answer, exit 0 (healthy) or 1 (not).
 
 REST: GET /healthz with the private token must answer 200 with Pulsar's version.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Remove Pulsar job directories under staging_directory not touched for N days, except active jobs.
 
 A job is active while Pulsar lists it in <persistence_directory>/<manager>-{preprocessing,active,postprocessing}-jobs/;

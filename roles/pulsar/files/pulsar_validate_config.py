@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check a Pulsar endpoint's app.yml and server.ini before Pulsar uses them.
 
 Installed by the galaxyops.infrastructure.pulsar role and run with the endpoint's virtualenv Python:
