@@ -159,6 +159,20 @@ def test_htcondor_manager_rendered_and_loaded():
     assert "pulsar_condor__setup" in GALAXY.check_output("rabbitmqctl list_queues -p /pulsar/b name consumers")
 
 
+def test_staging_cleanup_removes_old_inactive_job_directories():
+    staging = STAGING["b"]
+    old, new = f"{staging}/gxops-old-job", f"{staging}/gxops-new-job"
+    B.check_output(f"install -d -o pulsar -g pulsar {old}/working {new} && touch -d '20 days ago' {old}/working {old}")
+    try:
+        res = B.run("systemctl start pulsar-staging-cleanup.service")
+        assert res.rc == 0, journal(B, "pulsar-staging-cleanup", 10)
+        assert not B.file(old).exists
+        assert B.file(new).is_directory
+        assert f"removing {old}" in journal(B, "pulsar-staging-cleanup", 10)
+    finally:
+        B.run(f"rm -rf {old} {new}")
+
+
 # ---------------------------------------------------------------- REST
 
 
