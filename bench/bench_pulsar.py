@@ -47,7 +47,7 @@ HEALTHZ_RTT = r"""
 import json, ssl, sys, time, urllib.request
 urls = sys.argv[1:]
 times = {u: [] for u in urls}
-for i in range(int(%(n)d)):
+for i in range(N_REQUESTS):
     for u in (urls if i % 2 == 0 else urls[::-1]):
         start = time.perf_counter()
         with urllib.request.urlopen(u, timeout=30) as answer:
@@ -161,7 +161,7 @@ def round_trips(rounds: int, requests: int, jobs_per_round: int) -> dict:
     rtt = {"ours": [], "bare": []}
     job_times = {"ours": [], "bare": []}
     for r in range(rounds):
-        script = HEALTHZ_RTT % {"n": requests}
+        script = HEALTHZ_RTT.replace("N_REQUESTS", str(requests))
         out = dexec(GALAXY, f"/opt/pulsar-client/bin/python -c {shlex.quote(script)} "
                              f"{shlex.quote(ours_healthz)} {shlex.quote(bare_healthz)}")  # fmt: skip
         times = json.loads(out)
@@ -209,6 +209,13 @@ def main() -> int:
         print("== REST round trip: ours vs bare pulsar-serve (defaults, same PEM), interleaved", flush=True)
         start_bare()
         try:
+            # The same throughput run against the bare server (its default manager runs 1 job at a time, ours 2).
+            bare = jobs("--url", BARE, "--count", str(args.jobs), "--concurrency", str(args.concurrency),
+                        "--timeout", "300", "--job-prefix", "bench-bare-")  # fmt: skip
+            rows.append({"manager": "local (bare pulsar-serve)", "mode": "rest", "nodes": ["gxops-pulsar-a"],
+                         **{k: bare[k] for k in ("count", "succeeded", "wall_seconds", "jobs_per_min",
+                                                 "p50_seconds", "p95_seconds")}})  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
             rt = round_trips(args.rounds, args.requests, args.round_trip_jobs)
         finally:
             stop_bare()

@@ -162,7 +162,7 @@ def test_htcondor_manager_rendered_and_loaded():
 def test_staging_cleanup_removes_old_inactive_job_directories():
     staging = STAGING["b"]
     old, new = f"{staging}/gxops-old-job", f"{staging}/gxops-new-job"
-    B.check_output(f"install -d -o pulsar -g pulsar {old}/working {new} && touch -d '20 days ago' {old}/working {old}")
+    B.check_output(f"runuser -u pulsar -- mkdir -p {old}/working {new} && touch -d '20 days ago' {old}/working {old}")
     try:
         res = B.run("systemctl start pulsar-staging-cleanup.service")
         assert res.rc == 0, journal(B, "pulsar-staging-cleanup", 10)

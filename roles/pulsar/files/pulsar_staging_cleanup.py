@@ -68,12 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     staging = Path(conf["staging_directory"])
     persistence = Path(conf["persistence_directory"])
     stale = stale_job_dirs(staging, persistence, args.max_age_days)
+    failures = 0
     for path in stale:
         print(("would remove " if args.dry_run else "removing ") + str(path))
         if not args.dry_run:
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                shutil.rmtree(path)
+            except OSError as exc:
+                failures += 1
+                print(f"error: could not remove {path}: {exc.strerror or exc} ({exc.filename})", file=sys.stderr)
     print(f"{len(stale)} stale job director{'y' if len(stale) == 1 else 'ies'} under {staging}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -206,6 +206,20 @@ def test_cleanup_main_removes(tmp_path, capsys):
     assert cleanup.main(["--app-yml", str(app), "--max-age-days", "0"]) == 2
 
 
+def test_cleanup_reports_what_it_cannot_remove(tmp_path, capsys, monkeypatch):
+    staging = tmp_path / "staging"
+    _job(staging, "old", 20)
+    app = tmp_path / "app.yml"
+    app.write_text(yaml.safe_dump({"staging_directory": str(staging), "persistence_directory": str(tmp_path / "p")}))
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cleanup.shutil, "rmtree", refuse)
+    assert cleanup.main(["--app-yml", str(app), "--max-age-days", "10"]) == 1
+    assert "error: could not remove" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- health check
 
 
