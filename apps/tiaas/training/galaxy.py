@@ -56,24 +56,35 @@ def user_for_session(session_key: str) -> SessionUser | None:
     return SessionUser(user_id=row[0], deleted=bool(row[1]) if row[0] is not None else False)
 
 
-def _ready_group(cur, name: str) -> tuple[int, int] | None:
-    """(group_id, role_id) when the group exists and is linked to a live role of the same exact name."""
-    cur.execute(
-        "SELECT g.id, r.id, g.deleted IS TRUE FROM galaxy_group g"
-        " LEFT JOIN group_role_association gra ON gra.group_id = g.id"
-        " LEFT JOIN role r ON r.id = gra.role_id AND r.name = g.name AND r.deleted IS NOT TRUE"
-        " WHERE g.name = %s ORDER BY r.id IS NULL, r.id LIMIT 1",
-        [name],
-    )
+# Find the training's group and the live role of the same exact name linked to it, and add the user to the group
+# when both are there: one statement, atomic by itself. Returns (group id, role id or NULL, group deleted, rows
+# added), or no row when the group does not exist.
+_JOIN_READY = (
+    "WITH ready AS (SELECT g.id AS group_id, r.id AS role_id, g.deleted IS TRUE AS deleted FROM galaxy_group g"
+    "  LEFT JOIN group_role_association gra ON gra.group_id = g.id"
+    "  LEFT JOIN role r ON r.id = gra.role_id AND r.name = g.name AND r.deleted IS NOT TRUE"
+    "  WHERE g.name = %(name)s ORDER BY r.id IS NULL, r.id LIMIT 1),"
+    " added AS (INSERT INTO user_group_association (user_id, group_id, create_time, update_time)"
+    "  SELECT %(user)s, group_id, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') FROM ready"
+    "  WHERE role_id IS NOT NULL AND NOT deleted AND NOT EXISTS"
+    "  (SELECT 1 FROM user_group_association u WHERE u.user_id = %(user)s AND u.group_id = ready.group_id)"
+    "  ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT group_id, role_id, deleted, (SELECT count(*) FROM added) FROM ready"
+)
+
+
+def _join_ready(cur, name: str, user_id: int) -> tuple | None:
+    """The _JOIN_READY row when the group was ready (the user is a member now), else None."""
+    cur.execute(_JOIN_READY, {"name": name, "user": user_id})
     row = cur.fetchone()
-    if row is None:
+    if row is None or row[1] is None:
         return None
     if row[2]:
         raise GroupDeleted(name)
-    return (row[0], row[1]) if row[1] is not None else None
+    return row
 
 
-def _set_up(cur, name: str, created: list[str]) -> tuple[int, int]:
+def _set_up(cur, name: str, created: list[str]) -> None:
     """Create whatever is missing of group, role and their association.  Caller holds the advisory lock."""
     cur.execute("SELECT id, deleted IS TRUE FROM galaxy_group WHERE name = %s", [name])
     row = cur.fetchone()
@@ -122,28 +133,26 @@ def _set_up(cur, name: str, created: list[str]) -> tuple[int, int]:
     )
     if cur.fetchone() is not None:
         created.append("group-role association")
-    return group_id, role_id
 
 
 def join(name: str, user_id: int) -> JoinResult:
-    """Make sure group and role ``name`` exist and are linked, and add the user to the group; one transaction."""
+    """Make sure group and role ``name`` exist and are linked, and add the user to the group, atomically.
+
+    Once the group is ready (every join but the first), that is one statement. Otherwise one transaction takes the
+    training's advisory lock, creates what is still missing and adds the member.
+    """
     created: list[str] = []
-    with transaction.atomic(using=ALIAS), connections[ALIAS].cursor() as cur:
-        ids = _ready_group(cur, name)
-        if ids is None:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_CLASS, name])
-            ids = _ready_group(cur, name)  # someone may have finished the set-up while we waited
-            if ids is None:
-                ids = _set_up(cur, name, created)
-        group_id, role_id = ids
-        cur.execute(
-            "INSERT INTO user_group_association (user_id, group_id, create_time, update_time)"
-            " SELECT %s, %s, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') WHERE NOT EXISTS"
-            " (SELECT 1 FROM user_group_association WHERE user_id = %s AND group_id = %s)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            [user_id, group_id, user_id, group_id],
-        )
-        new_member = cur.fetchone() is not None
+    with connections[ALIAS].cursor() as cur:
+        row = _join_ready(cur, name, user_id)
+        if row is None:
+            with transaction.atomic(using=ALIAS):
+                cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_CLASS, name])
+                row = _join_ready(cur, name, user_id)  # someone may have finished the set-up while we waited
+                if row is None:
+                    _set_up(cur, name, created)
+                    row = _join_ready(cur, name, user_id)
+    group_id, role_id, _deleted, added = row
+    new_member = added > 0
     # Audit trail (Galaxy user id only, no names): one line per join.
     log.info("join %s user=%s new_member=%s created=%s", name, user_id, new_member, ",".join(created) or "-")
     return JoinResult(group_id=group_id, role_id=role_id, new_member=new_member, created=created)
