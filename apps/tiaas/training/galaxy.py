@@ -186,19 +186,6 @@ def member_ids(name: str) -> list[int]:
         return [r[0] for r in cur.fetchall()]
 
 
-def member_counts(names: list[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    with connections[ALIAS].cursor() as cur:
-        cur.execute(
-            "SELECT g.name, count(uga.id) FROM galaxy_group g"
-            " LEFT JOIN user_group_association uga ON uga.group_id = g.id"
-            " WHERE g.name = ANY(%s::text[]) GROUP BY g.name",
-            [names],
-        )
-        return dict(cur.fetchall())
-
-
 def job_id_lower_bound(since: dt.datetime, margin: dt.timedelta = dt.timedelta(hours=1)) -> int:
     """A job id at or below the first job created at ``since - margin``.
 

@@ -31,7 +31,7 @@ def running_trainings(now: dt.datetime | None = None) -> list[Training]:
     candidates = Training.objects.filter(
         processed=Training.Status.APPROVED, start__lte=shift(today, days), end__gte=shift(today, -days)
     )
-    return [t for t in candidates if t.join_window()[0] <= now < t.join_window()[1]]
+    return [t for t in candidates if (window := t.join_window())[0] <= now < window[1]]
 
 
 class TrainingCollector(Collector):
@@ -54,11 +54,6 @@ class TrainingCollector(Collector):
         members = GaugeMetricFamily(
             "tiaas_training_members", "Galaxy users in the training's group.", labels=["training"]
         )
-        sizes = galaxy.member_counts([t.galaxy_name for t in running])
-        for t in running:
-            members.add_metric([t.training_identifier], sizes.get(t.galaxy_name, 0))
-        yield members
-
         jobs = GaugeMetricFamily(
             "tiaas_training_jobs",
             "Jobs of the training's members created during the join window, by state.",
@@ -69,11 +64,13 @@ class TrainingCollector(Collector):
             since = max(t.join_window()[0], max_back).astimezone(dt.UTC).replace(tzinfo=None)
             per_state = dict.fromkeys(STATES, 0)
             ids = galaxy.member_ids(t.galaxy_name)
+            members.add_metric([t.training_identifier], len(ids))
             if ids:
                 for state, n in galaxy.job_state_counts(ids, galaxy.job_id_lower_bound(since), since):
                     per_state[norm_state(state)] += n
             for state, n in per_state.items():
                 jobs.add_metric([t.training_identifier, state], n)
+        yield members
         yield jobs
 
 

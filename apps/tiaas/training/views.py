@@ -219,10 +219,10 @@ def metrics(request):
 # --- join flow (served on Galaxy's host, under Galaxy's prefix) ----------------------------------------------------
 
 
-def _training(identifier: str) -> Training:
+def _training(identifier: str, approved_only: bool = False) -> Training:
     """The training of a URL (the identifier converter has already lower-cased it), or a 404 page."""
     training = Training.objects.filter(training_identifier=identifier).first()
-    if training is None:
+    if training is None or (approved_only and not training.is_approved):
         raise NotFound("Unknown training", "There is no training with this identifier.")
     return training
 
@@ -307,9 +307,7 @@ def join(request, identifier: str):
 @never_cache
 @require_GET
 def status_view(request, identifier: str):
-    training = _training(identifier)
-    if not training.is_approved:
-        raise NotFound("Unknown training", "There is no training with this identifier.")
+    training = _training(identifier, approved_only=True)
     key = request.GET.get("key", "")
     if not (
         settings.TIAAS["STATUS_PUBLIC"]
