@@ -16,11 +16,8 @@ Default runs: 200 participants with 2 and with 8 workers, then 1,000 participant
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,30 +28,9 @@ APP = Path(__file__).resolve().parent.parent / "apps" / "tiaas"
 sys.path.insert(0, str(APP))
 
 from tests.pg import Cluster  # noqa: E402
-from tests.server import SECRET_KEY, Joiner, gunicorn  # noqa: E402
+from tests.server import Joiner, approved_trainings, gunicorn  # noqa: E402
 
 from tests import galaxydb  # noqa: E402
-
-
-def make_training(cluster: Cluster, db: str, identifier: str) -> None:
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
-        "TIAAS_SECRET_KEY": SECRET_KEY,
-        "TIAAS_GALAXY_ID_SECRET": galaxydb.ID_SECRET,
-        "TIAAS_ALLOWED_HOSTS": "127.0.0.1",
-        "TIAAS_DATABASE_URL": cluster.url(db, galaxydb.TIAAS_ROLE),
-        "TIAAS_GALAXY_DATABASE_URL": cluster.url("postgres", galaxydb.GALAXY_ROLE),
-    }
-    today = dt.date.today().isoformat()
-    code = (
-        "import django, datetime as dt; django.setup();"
-        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
-        "from training.models import Training;"
-        f"d = dt.date.fromisoformat('{today}');"
-        "Training.objects.create(name='n', email='n@example.org', title='Burst', description='d', start=d, end=d,"
-        f" location=['DE'], attendance=200, training_identifier='{identifier}', processed='AP')"
-    )
-    subprocess.run([sys.executable, "-c", code], cwd=APP, env={**os.environ, **env}, check=True)  # noqa: S603
 
 
 def run(
@@ -65,7 +41,7 @@ def run(
     identifier = f"burst-{workers}-{participants}"
     galaxydb.clone(cluster, gdb)
     galaxydb.setup_tiaas_database(cluster, tdb)
-    make_training(cluster, tdb, identifier)
+    approved_trainings(cluster, tdb, [identifier], attendance=participants)
     rows = galaxydb.GalaxyRows(cluster, gdb)
     cookies = [c for _, c in galaxydb.bulk_users_with_sessions(rows, participants)]
     with gunicorn(

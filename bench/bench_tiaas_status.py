@@ -13,10 +13,8 @@ header), of the part of it spent executing SQL, and of the client round trip.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ APP = Path(__file__).resolve().parent.parent / "apps" / "tiaas"
 sys.path.insert(0, str(APP))
 
 from tests.pg import Cluster  # noqa: E402
-from tests.server import SECRET_KEY, gunicorn, request  # noqa: E402
+from tests.server import approved_trainings, gunicorn, request  # noqa: E402
 
 from tests import galaxydb  # noqa: E402
 
@@ -140,31 +138,7 @@ def main() -> int:
             rows = galaxydb.GalaxyRows(cluster, f"galaxy_{name}")
             load(rows, args.jobs, args.users, {name: spec})
             rows.close()
-        env = {
-            "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
-            "TIAAS_SECRET_KEY": SECRET_KEY,
-            "TIAAS_GALAXY_ID_SECRET": galaxydb.ID_SECRET,
-            "TIAAS_ALLOWED_HOSTS": "127.0.0.1",
-            "TIAAS_DATABASE_URL": cluster.url("tiaas_bench", galaxydb.TIAAS_ROLE),
-            "TIAAS_GALAXY_DATABASE_URL": cluster.url("galaxy_base", galaxydb.GALAXY_ROLE),
-        }
-        code = (
-            "import django, datetime as dt, sys; django.setup();"
-            "from django.core.management import call_command; call_command('migrate', verbosity=0);"
-            "from training.models import Training; from training.links import status_key;"
-            "[print(name, status_key(Training.objects.create(name='n', email='n@example.org', title='Bench',"
-            " description='d', start=dt.date.today(), end=dt.date.today(), location=['DE'], attendance=100,"
-            " training_identifier=name, processed='AP'))) for name in sys.argv[1:]]"
-        )
-        out = subprocess.run(  # noqa: S603
-            [sys.executable, "-c", code, *trainings],
-            cwd=APP,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        keys = dict(line.split() for line in out.stdout.strip().splitlines()[-len(trainings) :])
+        keys = approved_trainings(cluster, "tiaas_bench", list(trainings))
         paths = {name: f"/join-training/{name}/status/?key={keys[name]}" for name in trainings}
         measured: dict[str, dict[str, list[float]]] = {n: {"app": [], "sql": [], "client": []} for n in trainings}
         sizes = {}

@@ -112,6 +112,38 @@ def gunicorn(
         log.close()
 
 
+def approved_trainings(
+    cluster: Cluster, tiaas_db: str, identifiers: list[str], attendance: int = 100
+) -> dict[str, str]:
+    """Migrate TIaaS's database and add an approved one-day training per identifier, today, in a separate process
+    with production settings (as the benchmarks' servers run); returns {identifier: dashboard key}."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
+        "TIAAS_SECRET_KEY": SECRET_KEY,
+        "TIAAS_GALAXY_ID_SECRET": galaxydb.ID_SECRET,
+        "TIAAS_ALLOWED_HOSTS": "127.0.0.1",
+        "TIAAS_DATABASE_URL": cluster.url(tiaas_db, galaxydb.TIAAS_ROLE),
+        "TIAAS_GALAXY_DATABASE_URL": cluster.url("postgres", galaxydb.GALAXY_ROLE),
+    }
+    code = (
+        "import django, datetime as dt, sys; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from training.models import Training; from training.links import status_key;"
+        "[print(name, status_key(Training.objects.create(name='n', email='n@example.org', title='Bench',"
+        " description='d', start=dt.date.today(), end=dt.date.today(), location=['DE'], attendance=int(sys.argv[1]),"
+        " training_identifier=name, processed='AP'))) for name in sys.argv[2:]]"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code, str(attendance), *identifiers],
+        cwd=APP,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("TIAAS_")}, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split() for line in out.stdout.strip().splitlines()[-len(identifiers) :])
+
+
 def request(
     base: str,
     method: str,
