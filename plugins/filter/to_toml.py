@@ -27,7 +27,7 @@ def _string(value):
         if char in _SHORT_ESCAPES:
             out.append(_SHORT_ESCAPES[char])
         elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append("\\u%04X" % ord(char))
+            out.append(f"\\u{ord(char):04X}")
         else:
             out.append(char)
     return '"' + "".join(out) + '"'
@@ -35,7 +35,7 @@ def _string(value):
 
 def _key(key):
     if not isinstance(key, str):
-        raise AnsibleFilterError("to_toml: key %r is not a string" % (key,))
+        raise AnsibleFilterError(f"to_toml: key {key!r} is not a string")
     return key if _BARE_KEY.match(key) else _string(key)
 
 
@@ -55,18 +55,17 @@ def _value(value, where):
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(item, where) for item in value) + "]"
     if value is None:
-        raise AnsibleFilterError("to_toml: %s is null; TOML has no null (leave the key out instead)" % where)
+        raise AnsibleFilterError(f"to_toml: {where} is null; TOML has no null (leave the key out instead)")
     raise AnsibleFilterError(
-        "to_toml: %s is a %s; only strings, numbers, booleans and lists of them are supported"
-        % (where, type(value).__name__)
+        f"to_toml: {where} is a {type(value).__name__}; only strings, numbers, booleans and lists of them are supported"
     )
 
 
 def to_toml(data):
     """Render a flat mapping as TOML, one ``key = value`` line per item in the mapping's order."""
     if not isinstance(data, dict):
-        raise AnsibleFilterError("to_toml: expected a mapping, got %s" % type(data).__name__)
-    return "".join("%s = %s\n" % (_key(key), _value(value, "key %r" % key)) for key, value in data.items())
+        raise AnsibleFilterError(f"to_toml: expected a mapping, got {type(data).__name__}")
+    return "".join(f"{_key(key)} = {_value(value, f'key {key!r}')}\n" for key, value in data.items())
 
 
 class FilterModule:

@@ -30,7 +30,9 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".log")
 def files(app: Path) -> list[Path]:
     found = []
     for root, dirs, names in os.walk(app):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info") and not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info") and not d.startswith(".")
+        )
         for name in sorted(names):
             if name in SKIP_FILES or name.endswith(SKIP_SUFFIXES) or name.startswith("."):
                 continue
