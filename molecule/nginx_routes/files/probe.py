@@ -1,7 +1,7 @@
 """Ask nginx (inside the container) and print what came back as JSON (Molecule scenario nginx_routes only).
 
-    probe.py URL            status, headers (a list: duplicates stay visible) and body
-    probe.py URL --ws TEXT  websocket handshake through nginx, then one text frame and its echo
+probe.py URL            status, headers (a list: duplicates stay visible) and body
+probe.py URL --ws TEXT  websocket handshake through nginx, then one text frame and its echo
 """
 
 from __future__ import annotations
