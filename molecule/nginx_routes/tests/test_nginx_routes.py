@@ -102,3 +102,7 @@ def test_broken_snippet_was_refused_with_nginx_message(host):
 def test_old_configuration_still_serves_after_the_refusal(host):
     assert probe(host, HTTPS + "/api/version")["status"] == 200
     assert "/broken/" not in host.run("nginx -T 2>/dev/null").stdout
+
+
+def test_no_candidate_left_behind(host):
+    assert host.run("find /tmp -maxdepth 1 -name 'nginx-candidate.*'").stdout.strip() == ""
