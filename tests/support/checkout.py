@@ -17,7 +17,7 @@ LINK = COLLECTIONS / "ansible_collections" / "galaxyops" / "infrastructure"
 
 
 def ensure_collection_link() -> Path:
-    """Create the link to the checkout if it is missing; return the collections directory (for ANSIBLE_COLLECTIONS_PATH)."""
+    """Create the link to the checkout if it is missing; return the collections dir (ANSIBLE_COLLECTIONS_PATH)."""
     if not LINK.exists():
         LINK.parent.mkdir(parents=True, exist_ok=True)
         if LINK.is_symlink():  # dangling: the checkout moved
