@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import Client
+
 from training.models import REDACTED_EMAIL, REDACTED_NAME, Training
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])

@@ -1,22 +1,23 @@
 """Galaxy's real schema (from galaxy-data) in the test cluster, the least-privilege TIaaS role, and row factories.
 
-Nothing of Galaxy is mocked: tables come from ``galaxy.model.mapping.init``; cookies from Galaxy's own encoder.
+Nothing of Galaxy is mocked: tables come from ``galaxy.model.mapping.init`` (``tests.support.galaxy_schema``);
+cookies from Galaxy's own encoder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
 import yaml
 from psycopg import sql
 
-from tests.pg import Cluster
+from tests.support import galaxy_schema
+from tests.support.checkout import REPO_ROOT
+from training.tests.pg import Cluster
 
 GALAXY_ROLE = "tiaas_galaxy"
 TIAAS_ROLE = "tiaas"
@@ -25,7 +26,7 @@ ID_SECRET = "test-galaxy-id-secret"
 
 # The TIaaS grant set has one home, the postgresql_privileges role's defaults; the tests grant exactly that set
 # and nothing more, so a table missing from the role's set fails the tests that need it.
-ROLE_DEFAULTS = Path(__file__).resolve().parents[3] / "roles" / "postgresql_privileges" / "defaults" / "main.yml"
+ROLE_DEFAULTS = REPO_ROOT / "roles" / "postgresql_privileges" / "defaults" / "main.yml"
 _OBJECT_KINDS = {"table": "TABLE", "sequence": "SEQUENCE"}
 _PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "USAGE"}
 
@@ -62,16 +63,9 @@ def create_roles(cluster: Cluster) -> None:
 
 
 def build_template(cluster: Cluster) -> None:
-    """Create the Galaxy schema once, with the grants, as a template database."""
-    from galaxy.model import mapping
-
-    conn = superuser(cluster)
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    conn.close()
-    with tempfile.TemporaryDirectory() as scratch:
-        model = mapping.init(scratch, cluster.url(TEMPLATE_DB, driver="postgresql+psycopg"), create_tables=True)
-        model.engine.dispose()
+    """Create Galaxy's schema once (tests.support.galaxy_schema, owned by ``galaxy``), with the grants, as a template
+    database."""
+    galaxy_schema.build(cluster, TEMPLATE_DB)
     conn = superuser(cluster, TEMPLATE_DB)
     with conn.cursor() as cur:
         for statement in grant_statements(GALAXY_ROLE):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from training.models import ThrottleEvent, Training
 
-from tests.server import Browser, at_once, gunicorn
-from tests.test_request_form import valid
+from training.models import ThrottleEvent, Training
+from training.tests.server import Browser, at_once, gunicorn
+from training.tests.test_request_form import valid
 
 NEW = "/tiaas/new/"
 

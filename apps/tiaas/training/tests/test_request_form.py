@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from training.models import Training
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+
 from training.links import status_key
 from training.models import Training
 

@@ -9,11 +9,11 @@ import pytest
 from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
 from training.links import status_key
 from training.models import Training
 from training.pseudonyms import pseudonym
-
-from tests.galaxydb import utcnow
+from training.tests.galaxydb import utcnow
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+
 from training.links import status_key
 from training.models import Training
-
-from tests import galaxydb
-from tests.server import SECRET_KEY, gunicorn
+from training.tests import ARTIFACTS, galaxydb
+from training.tests.server import SECRET_KEY, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,7 +24,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from training.models import Training
 
-from tests import galaxydb
-from tests.server import Joiner, at_once, gunicorn
+from training.models import Training
+from training.tests import galaxydb
+from training.tests.server import Joiner, at_once, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 N = 200

@@ -11,6 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import Client
+
 from training.links import status_key
 from training.models import Training
 
@@ -63,7 +64,7 @@ def test_2_every_spelling_counts_against_the_account(client, boss, variant):
 
 # 3 (the concurrent half is in test_abuse.py: 16 simultaneous POSTs through gunicorn) -----------------------------
 def test_3_a_second_identical_submit_is_the_same_thanks_page(client, mailoutbox, django_capture_on_commit_callbacks):
-    from tests.test_request_form import valid
+    from training.tests.test_request_form import valid
 
     with django_capture_on_commit_callbacks(execute=True):
         first = client.post("/tiaas/new/", valid())
@@ -77,8 +78,7 @@ def test_3_a_second_identical_submit_is_the_same_thanks_page(client, mailoutbox,
 def test_3_a_lost_race_on_the_identifier_is_a_form_answer(client, make_training, mailoutbox, monkeypatch):
     """Validation passed, then somebody else saved the identifier first: the unique constraint decides."""
     from training.forms import TrainingRequestForm
-
-    from tests.test_request_form import valid
+    from training.tests.test_request_form import valid
 
     is_valid = TrainingRequestForm.is_valid
 
@@ -109,7 +109,7 @@ def test_4_calendar_month_is_ascii_digits_only(client, month):
 
 # 5 -------------------------------------------------------------------------------------------------------------
 def test_5_far_future_dates_are_refused_by_the_form(client):
-    from tests.test_request_form import valid
+    from training.tests.test_request_form import valid
 
     r = client.post("/tiaas/new/", valid(start="9999-12-30", end="9999-12-31"))
     assert r.status_code == 400

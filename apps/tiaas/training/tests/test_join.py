@@ -8,10 +8,10 @@ import secrets
 import pytest
 from django.db import connections
 from django.test import Client
+
 from training.cookie import BadCookie, SessionCookieDecoder
 from training.models import Training
-
-from tests.galaxydb import ID_SECRET, encode_cookie
+from training.tests.galaxydb import ID_SECRET, encode_cookie
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])
 
@@ -346,9 +346,9 @@ def test_deleted_role_is_replaced(client, gx, make_training, galaxy_db):
 
 def test_job_id_lower_bound(gx, db):
     from django.core.cache import cache
-    from training.galaxy import job_id_lower_bound
 
-    from tests.galaxydb import utcnow
+    from training.galaxy import job_id_lower_bound
+    from training.tests.galaxydb import utcnow
 
     cache.clear()
     uid = gx.user()

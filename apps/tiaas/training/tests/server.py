@@ -11,13 +11,11 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlencode
 
-from tests import galaxydb
-from tests.pg import Cluster
+from training.tests import APP, ARTIFACTS, galaxydb
+from training.tests.pg import Cluster
 
-APP = Path(__file__).resolve().parent.parent
 SECRET_KEY = "server-test-secret-key-" + "s" * 40
 _CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -58,9 +56,9 @@ def gunicorn(
         }
     )
     env.update({f"TIAAS_{k.upper()}": str(v) for k, v in extra.items()})
-    # Kept for the suite's final check that the service logged no traceback (tests/conftest.py).
-    (APP / "test-artifacts").mkdir(exist_ok=True)
-    log = open(APP / "test-artifacts" / f"gunicorn-{port}.log", "w")  # noqa: SIM115
+    # Kept for the suite's final check that the service logged no traceback (training/tests/conftest.py).
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"gunicorn-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(  # noqa: S603
         [
             sys.executable,

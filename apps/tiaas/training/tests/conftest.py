@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from tests import galaxydb
-from tests.pg import Cluster
+from training.tests import ARTIFACTS, galaxydb
+from training.tests.pg import Cluster
 
 GALAXY_DB = "galaxy"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def pytest_sessionstart(session):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).resolve().parent.parent
+from training.tests import APP
+
 GOOD = {
     "DJANGO_SETTINGS_MODULE": "tiaas.settings.prod",
     "TIAAS_SECRET_KEY": "k" * 60,

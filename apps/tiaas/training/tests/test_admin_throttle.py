@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+
 from training.models import ThrottleEvent
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.test import Client
+
 from training.inputs import CONTROL_CHARACTERS
 from training.links import status_key
 from training.models import ThrottleEvent, Training
-
-from tests.test_request_form import valid
+from training.tests.test_request_form import valid
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])
 

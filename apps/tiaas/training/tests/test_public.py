@@ -7,6 +7,7 @@ import datetime as dt
 import icalendar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
 from training.models import Training
 
 pytestmark = pytest.mark.django_db(databases=["default", "galaxy"])
