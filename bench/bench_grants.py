@@ -37,15 +37,11 @@ from pathlib import Path
 
 import psycopg2
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from tests.support import galaxy_schema
+from tests.support.checkout import COLLECTIONS, ensure_collection_link
+from tests.support.pgcluster import PgCluster
 
-from tests.support.pgcluster import PgCluster  # noqa: E402
-
-COLLECTIONS = REPO_ROOT / ".cache" / "collections"
-LINK = COLLECTIONS / "ansible_collections" / "galaxyops" / "infrastructure"
 VENV_BIN = Path(sys.executable).parent
-sys.path.insert(0, str(COLLECTIONS))
 
 SELECT_ONLY = ["galaxy_user", "galaxy_session", "job", "history", "workflow", "workflow_invocation"]
 SELECT_INSERT = ["user_group_association", "galaxy_group", "role", "group_role_association"]
@@ -215,12 +211,7 @@ def privileges(cluster: PgCluster, roles: list[str], schema: str = "public") -> 
 
 
 def build_schema(cluster: PgCluster, root: Path, tables: int) -> None:
-    from galaxy.model import mapping
-
-    admin(cluster, "CREATE ROLE galaxy LOGIN")
-    admin(cluster, "CREATE DATABASE galaxy OWNER galaxy")
-    url = cluster.url("galaxy", user="galaxy").replace("postgresql://", "postgresql+psycopg2://", 1)
-    mapping.init(str(root / "scratch"), url, create_tables=True).engine.dispose()
+    galaxy_schema.build(cluster, "galaxy", owner="galaxy", scratch=root / "scratch")
     admin(
         cluster,
         "CREATE SCHEMA scaled AUTHORIZATION galaxy; SET ROLE galaxy;"
@@ -290,16 +281,15 @@ def time_process(argv: list[str], repeat: int) -> float:
 
 PHASES_SCRIPT = r"""
 import json, statistics, sys, time
-sys.path.insert(0, sys.argv[1])
 t0 = time.perf_counter()
 from ansible_collections.galaxyops.infrastructure.plugins.module_utils import _pggrants as pg, _postgres
 t1 = time.perf_counter()
-driver = _postgres.load_driver(sys.argv[3])
+driver = _postgres.load_driver(sys.argv[2])
 t2 = time.perf_counter()
-params = json.loads(sys.argv[2])
+params = json.loads(sys.argv[1])
 kwargs = _postgres.connection_kwargs(params)
 connects, reads, plans = [], [], []
-for _ in range(int(sys.argv[4])):
+for _ in range(int(sys.argv[3])):
     a = time.perf_counter()
     db = _postgres.Database(driver, driver.module.connect(**kwargs))
     b = time.perf_counter()
@@ -337,10 +327,11 @@ def profile(conn: dict, root: Path, cluster: PgCluster, repeat: int) -> dict:
     result = {"task": task_time, "warm": warm_time, **{k: statistics.median(v) for k, v in samples.items()}}
     for name in ("psycopg2", "psycopg"):
         out = subprocess.run(
-            [sys.executable, "-c", PHASES_SCRIPT, str(COLLECTIONS), json.dumps(tasks[0][1]), name, str(repeat * 3)],
+            [sys.executable, "-c", PHASES_SCRIPT, json.dumps(tasks[0][1]), name, str(repeat * 3)],
             capture_output=True,
             text=True,
-            env=env(),
+            # The collection's Python packages, importable the way Ansible's own module runs see them.
+            env=env({"PYTHONPATH": str(COLLECTIONS)}),
             check=True,
         )
         result[name] = json.loads(out.stdout)
@@ -356,9 +347,7 @@ def main() -> int:
     parser.add_argument("--tables", type=int, default=2000, help="tables in the scaled case")
     parser.add_argument("--roles", type=int, default=10, help="roles in the scaled case")
     opts = parser.parse_args()
-    if not LINK.exists():
-        LINK.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(REPO_ROOT, LINK.parent), LINK, target_is_directory=True)
+    ensure_collection_link()
 
     root = Path(tempfile.mkdtemp(prefix="gxops-bench-"))
     cluster = PgCluster.start(root / "pg", settings={"log_statement": "all"})

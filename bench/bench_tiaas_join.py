@@ -24,13 +24,9 @@ import threading
 import time
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "apps" / "tiaas"
-sys.path.insert(0, str(APP))
-
-from tests.pg import Cluster  # noqa: E402
-from tests.server import Joiner, approved_trainings, gunicorn  # noqa: E402
-
-from tests import galaxydb  # noqa: E402
+from training.tests import galaxydb
+from training.tests.pg import Cluster
+from training.tests.server import Joiner, approved_trainings, gunicorn
 
 
 def run(

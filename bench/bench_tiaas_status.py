@@ -21,13 +21,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "apps" / "tiaas"
-sys.path.insert(0, str(APP))
-
-from tests.pg import Cluster  # noqa: E402
-from tests.server import approved_trainings, gunicorn, request  # noqa: E402
-
-from tests import galaxydb  # noqa: E402
+from training.tests import galaxydb
+from training.tests.pg import Cluster
+from training.tests.server import approved_trainings, gunicorn, request
 
 
 def pct(values: list[float], p: float) -> float:

@@ -1,18 +1,16 @@
 """Fixtures for the postgresql_grants integration tests.
 
-One PostgreSQL cluster per session (tests/support/pgcluster.py, statement log on), one database
-holding Galaxy's real schema built by galaxy-data (owned by the role ``galaxy``) used as a
-template, and per test a fresh copy of it plus a fresh login role.  The module runs for real
-through ``ansible`` ad-hoc from this virtualenv, finding the collection through
-``.cache/collections`` (linked to the checkout if missing).
+One PostgreSQL cluster per session (tests.support.pgcluster, statement log on), one database
+holding Galaxy's real schema built by galaxy-data (tests.support.galaxy_schema, owned by the role
+``galaxy``) used as a template, and per test a fresh copy of it plus a fresh login role.  The module
+runs for real through ``ansible`` ad-hoc from this virtualenv, finding the collection through
+``.cache/collections`` (tests.support.checkout links it to the checkout if missing).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,38 +18,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO_ROOT / ".cache" / "collections"
-LINK = COLLECTIONS / "ansible_collections" / "galaxyops" / "infrastructure"
-
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tests.support.modulerun import DRIVERS, ModuleRun, run_module  # noqa: E402
-from tests.support.pgcluster import PgCluster  # noqa: E402
+from tests.support import galaxy_schema
+from tests.support.checkout import ensure_collection_link
+from tests.support.modulerun import DRIVERS, ModuleRun, run_module
+from tests.support.pgcluster import PgCluster
 
 _counter = itertools.count()
-
-
-def _ensure_collection_link() -> None:
-    if not LINK.exists():
-        LINK.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(REPO_ROOT, LINK.parent), LINK, target_is_directory=True)
-
-
-def build_galaxy_schema(cluster: PgCluster, dbname: str, owner: str, scratch: Path) -> None:
-    """Create ``dbname`` owned by ``owner`` holding Galaxy's schema (galaxy.model.mapping.init)."""
-    from galaxy.model import mapping
-
-    conn = psycopg2.connect(cluster.dsn())
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE ROLE "{owner}" LOGIN')
-        cur.execute(f'CREATE DATABASE "{dbname}" OWNER "{owner}"')
-    conn.close()
-    url = cluster.url(dbname, user=owner).replace("postgresql://", "postgresql+psycopg2://", 1)
-    scratch.mkdir(parents=True, exist_ok=True)
-    mapping.init(str(scratch), url, create_tables=True).engine.dispose()
 
 
 @dataclass
@@ -82,13 +54,13 @@ class Pg:
 
 @pytest.fixture(scope="session")
 def pg() -> Pg:
-    _ensure_collection_link()
+    ensure_collection_link()
     # Not under pytest's basetemp: every pytest run resets /tmp/pytest-of-<user> to mode 0700,
     # which locks the postgres system user out of a running cluster.
     root = Path(tempfile.mkdtemp(prefix="gxops-grants-"))
     cluster = PgCluster.start(root, settings={"log_statement": "all", "log_line_prefix": "'%a:'"})
     try:
-        build_galaxy_schema(cluster, "galaxy_template", "galaxy", root / "scratch")
+        galaxy_schema.build(cluster, "galaxy_template", owner="galaxy")
         yield Pg(cluster=cluster, template="galaxy_template")
     finally:
         cluster.stop()

@@ -1,7 +1,7 @@
 """Run galaxyops.infrastructure.postgresql_grants for real, through ``ansible`` ad-hoc against localhost, and read
 what it sent to the server from the statement log.
 
-The collection is found through ``<repo>/.cache/collections`` (``make setup`` links the checkout there).
+The collection is found through ``<repo>/.cache/collections`` (tests.support.checkout; ``make setup`` links it too).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO_ROOT / ".cache" / "collections"
+from tests.support.checkout import COLLECTIONS, REPO_ROOT
+
 VENV_BIN = Path(sys.executable).parent
 MODULE = "galaxyops.infrastructure.postgresql_grants"
 APPLICATION_NAME = "ansible-galaxyops"  # plugins/module_utils/_postgres.py

@@ -2,7 +2,7 @@
 
 Django template loops (and Django's lazy-aware escape) cost tens of milliseconds for a few thousand cells.  Here
 every dynamic value goes through :func:`e` (``html.escape`` with quotes, the same escaping Django applies) before it
-is placed into a fixed markup pattern; only the result is marked safe.  tests/test_xss.py covers these paths.
+is placed into a fixed markup pattern; only the result is marked safe.  training/tests/test_xss.py covers these paths.
 """
 
 from __future__ import annotations

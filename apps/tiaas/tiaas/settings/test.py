@@ -1,4 +1,4 @@
-"""Test settings: the databases are pointed at a throwaway PostgreSQL cluster by tests/conftest.py."""
+"""Test settings: the databases are pointed at a throwaway PostgreSQL cluster by training/tests/conftest.py."""
 
 from tiaas.settings.base import *  # noqa: F403
 from tiaas.settings.base import BASE_DIR, LOGGING, TIAAS
@@ -24,8 +24,8 @@ DATABASES = {
     "galaxy": {"ENGINE": "django.db.backends.postgresql", "NAME": "galaxy", "CONN_MAX_AGE": 0},
 }
 
-# The service's log during the tests; tests/conftest.py fails the session when it (or a gunicorn log written by the
-# tests) holds a traceback.
+# The service's log during the tests; training/tests/conftest.py fails the session when it (or a gunicorn log written
+# by the tests) holds a traceback.
 ARTIFACTS = BASE_DIR / "test-artifacts"
 ARTIFACTS.mkdir(exist_ok=True)
 LOGGING["handlers"]["service_log"] = {
