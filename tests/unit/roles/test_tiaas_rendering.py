@@ -134,3 +134,9 @@ def test_units(default, prefixed):
     assert "Type=notify" in service and "User=tiaas" in service and "ExecReload=/bin/kill -s HUP $MAINPID" in service
     assert "ProtectSystem=strict" in service and "CapabilityBoundingSet=\n" in service
     assert "Environment=DJANGO_SETTINGS_MODULE=tiaas.settings.prod" in service
+
+
+def test_sqlite_for_small_sites(tmp_path):
+    settings = render(tmp_path, tiaas_db_engine="sqlite", tiaas_db_password="")["settings"]
+    own = database(settings["database_url"])
+    assert own == {"ENGINE": "django.db.backends.sqlite3", "NAME": "/var/lib/tiaas/tiaas.sqlite3"}
