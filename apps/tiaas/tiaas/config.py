@@ -15,21 +15,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tiaas.secret_policy import secret_problem
+
 DEFAULT_CONFIG_PATH = "/etc/tiaas/tiaas.toml"
 CONFIG_MODE_ENV = "TIAAS_MODE"
 
-# Secrets that were published as defaults somewhere (the reference TIaaS, Galaxy's sample config, GTN).
-KNOWN_DEFAULT_SECRETS = frozenset(
-    {
-        "",
-        "changeme",
-        "changethis",
-        "changethisinproductiontoo",
-        "secret",
-        "using the default is bad news bears",
-        "using the default is not secure!",
-    }
-)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -140,8 +130,7 @@ def database_from_url(
 
 
 def check_secret(name: str, value: str, min_length: int) -> None:
-    """Refuse empty, published-default and short secrets."""
-    if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
-        raise ImproperlyConfigured(f"{name} is empty or a published default: set a long random value")
-    if len(value) < min_length:
-        raise ImproperlyConfigured(f"{name} is too short ({len(value)} characters, need at least {min_length})")
+    """Refuse empty, published-default and short secrets (the rule lives in tiaas.secret_policy)."""
+    problem = secret_problem(name, value, min_length)
+    if problem:
+        raise ImproperlyConfigured(problem)

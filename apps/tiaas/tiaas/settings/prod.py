@@ -3,16 +3,17 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from tiaas.config import check_secret
+from tiaas.secret_policy import GALAXY_ID_SECRET_MIN_LENGTH, SECRET_KEY_MIN_LENGTH, galaxy_id_secret_problem
 from tiaas.settings.base import *  # noqa: F403
 from tiaas.settings.base import CONFIG, TIAAS
 
 if CONFIG.bool("debug", False):
     raise ImproperlyConfigured("DEBUG must be off in production (unset TIAAS_DEBUG / debug in the config file)")
 DEBUG = False
-check_secret("secret_key", SECRET_KEY, 50)  # noqa: F405
-check_secret("galaxy_id_secret", TIAAS["GALAXY_ID_SECRET"], 5)
-if len(TIAAS["GALAXY_ID_SECRET"].encode()) > 56:
-    raise ImproperlyConfigured("galaxy_id_secret is longer than 56 bytes; Galaxy's Blowfish key cannot be that long")
+check_secret("secret_key", SECRET_KEY, SECRET_KEY_MIN_LENGTH)  # noqa: F405
+check_secret("galaxy_id_secret", TIAAS["GALAXY_ID_SECRET"], GALAXY_ID_SECRET_MIN_LENGTH)
+if problem := galaxy_id_secret_problem(TIAAS["GALAXY_ID_SECRET"]):
+    raise ImproperlyConfigured(problem)
 if not ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("allowed_hosts is empty")
 
