@@ -1,8 +1,8 @@
 """Benchmark the TIaaS deployment of the Molecule scenario `tiaas`, side by side in one run.
 
 1. Converge: the scenario's two hosts (database, Galaxy) from fresh containers through the site playbook
-   (`molecule converge`, wall time), then the idempotent re-run: its wall time and the changed count of every host
-   (targets: under 30 s, changed=0).
+   (`molecule converge`, wall time), then the idempotent re-run, three times (`--reruns`): the median wall and
+   playbook time, each run's, and the changed count of every host (targets: under 30 s, changed=0).
 2. The instructors' dashboard of an approved training with 50 participants and 5,000 jobs in its window, requested
    on the Galaxy host over loopback, directly from gunicorn (its unix socket, a new connection per request, as nginx
    connects) and through nginx (HTTPS, one keep-alive connection, as a browser), interleaved in rounds so that load
@@ -191,14 +191,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per path and round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--reruns", type=int, default=3, help="idempotent re-runs (the median is the figure)")
     parser.add_argument("--keep", action="store_true", help="leave the containers up")
     opts = parser.parse_args()
 
     molecule("destroy")
     molecule("create")  # with prepare: PostgreSQL and Galaxy's schema
     converge_wall, converge_out = molecule("converge")
-    rerun_wall, rerun_out = molecule("converge")
-    changed = recap(rerun_out)
+    # One re-run on a 2-core machine varies by a few seconds: the median of several is the figure, each is printed.
+    reruns = [molecule("converge") for _ in range(max(1, opts.reruns))]
+    changed: dict[str, int] = {}
+    for _, out in reruns:
+        for host, count in recap(out).items():
+            changed[host] = max(changed.get(host, 0), count)
+    rerun_walls = sorted(wall for wall, _ in reruns)
+    rerun_books = sorted(playbook_seconds(out) for _, out in reruns)
+    rerun_wall, rerun_book = rerun_walls[len(reruns) // 2], rerun_books[len(reruns) // 2]
 
     path = dashboard_path()
     cached = latency(path, opts.requests, opts.rounds, vary=False)
@@ -214,8 +222,13 @@ def main() -> int:
         f"({playbook_seconds(converge_out):.1f} s playbook)"
     )
     print(
-        f"  idempotent re-run                {rerun_wall:6.1f} s wall ({playbook_seconds(rerun_out):.1f} s playbook), "
-        f"changed: {', '.join(f'{h}={n}' for h, n in sorted(changed.items()))}  (target < 30 s, changed=0)"
+        f"  idempotent re-run, median of {len(reruns)}  {rerun_wall:6.1f} s wall ({rerun_book:.1f} s playbook), "
+        f"changed (most of any run): {', '.join(f'{h}={n}' for h, n in sorted(changed.items()))}"
+        "  (target < 30 s, changed=0)"
+    )
+    print(
+        f"  every re-run                     {', '.join(f'{w:.1f}' for w in rerun_walls)} s wall; "
+        f"{', '.join(f'{b:.1f}' for b in rerun_books)} s playbook"
     )
     print()
     print(f"Dashboard (50 participants, 5,000 jobs; {opts.rounds} interleaved rounds)")
