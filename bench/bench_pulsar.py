@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import statistics
 import subprocess
@@ -29,6 +28,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import yaml
+
+from tests.support.molecule import molecule_env
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "molecule" / "pulsar" / "molecule.yml"
@@ -68,22 +69,6 @@ def dexec(container: str, command: str, check: bool = True) -> str:
     return sh(["docker", "exec", container, "bash", "-c", command], check=check)
 
 
-def molecule_env() -> dict:
-    env = dict(os.environ)
-    venv_bin = REPO / ".venv" / "bin"
-    cache = Path(env.get("GALAXYOPS_CACHE_DIR", REPO / ".cache"))
-    env.update(
-        PATH=f"{venv_bin}:{env['PATH']}",
-        GALAXYOPS_CACHE_DIR=str(cache),
-        ANSIBLE_COLLECTIONS_PATH=str(cache / "collections"),
-        MOLECULE_GLOB="molecule/*/molecule.yml",
-        NO_COLOR="1",
-        PY_COLORS="0",
-        ANSIBLE_NOCOLOR="1",
-    )
-    return env
-
-
 def scenario_running() -> bool:
     res = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", A, GALAXY], capture_output=True, text=True)
     return res.returncode == 0 and set(res.stdout.split()) == {"true"}
@@ -95,7 +80,7 @@ def molecule(step: str) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         rc = subprocess.run(
-            ["molecule", step, "-s", "pulsar"], cwd=REPO, env=molecule_env(), stdout=out, stderr=out
+            ["molecule", step, "-s", "pulsar"], cwd=REPO, env=molecule_env("pulsar"), stdout=out, stderr=out
         ).returncode
     if rc != 0:
         sys.exit(f"error: molecule {step} -s pulsar failed (see {log})")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -31,6 +30,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from tests.support.molecule import molecule_env
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "molecule" / "tiaas" / "molecule.yml"
@@ -97,30 +98,18 @@ SELECT now() - (n % 120) * interval '1 minute', now(), u.id,
 """
 
 
-def molecule_env() -> dict:
-    env = dict(os.environ)
-    cache = Path(env.get("GALAXYOPS_CACHE_DIR", REPO / ".cache"))
-    env.update(
-        PATH=f"{REPO / '.venv' / 'bin'}:{env['PATH']}",
-        GALAXYOPS_CACHE_DIR=str(cache),
-        ANSIBLE_COLLECTIONS_PATH=str(cache / "collections"),
-        MOLECULE_GLOB="molecule/*/molecule.yml",
-        NO_COLOR="1",
-        PY_COLORS="0",
-        ANSIBLE_NOCOLOR="1",
-    )
-    for platform in ("db", "galaxy"):
-        (cache / "apt" / "tiaas" / platform / "partial").mkdir(parents=True, exist_ok=True)
-    return env
-
-
 def molecule(step: str) -> tuple[float, str]:
     """Run one molecule step; returns (wall seconds, its output)."""
     log = REPO / ".cache" / "logs" / f"bench-tiaas-{step}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     res = subprocess.run(
-        ["molecule", step, "-s", "tiaas"], cwd=REPO, env=molecule_env(), capture_output=True, text=True, check=False
+        ["molecule", step, "-s", "tiaas"],
+        cwd=REPO,
+        env=molecule_env("tiaas"),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.monotonic() - start
     log.write_text(res.stdout + res.stderr)

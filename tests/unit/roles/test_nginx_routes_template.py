@@ -8,37 +8,21 @@ nginx itself checks the result in the Molecule scenario nginx_routes; these test
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-ROLE = ROOT / "roles" / "nginx_routes"
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_vars: {file: "%(role)s/defaults/main.yml"}
-    - ansible.builtin.include_vars: {file: "%(role)s/vars/main.yml"}
+from tests.support.checkout import REPO_ROOT
+from tests.support.rendering import render_role
+
+TASKS = """
     - ansible.builtin.template: {src: "%(root)s/templates/nginx/galaxy.j2", dest: "%(out)s/galaxy.conf", mode: "0600"}
 """
 TIAAS = "location /tiaas/ { proxy_pass http://unix:/run/tiaas.sock; }"
 
 
 def render(tmp_path: Path, **variables) -> str:
-    (tmp_path / "play.yml").write_text(PLAYBOOK % {"role": ROLE, "root": ROOT, "out": tmp_path})
-    (tmp_path / "vars.json").write_text(
-        json.dumps({"role_path": str(ROLE), "ansible_python_interpreter": sys.executable, **variables})
-    )
-    res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    return (tmp_path / "galaxy.conf").read_text()
+    out = render_role(tmp_path, "nginx_routes", TASKS, variables)
+    return (out / "galaxy.conf").read_text()
 
 
 def galaxy_server(text: str) -> str:
@@ -66,7 +50,7 @@ def test_role_renders_snippets_only_once(tmp_path):
 def test_other_nginx_role_gets_tiaas_routes_as_in_the_training(tmp_path):
     text = render(tmp_path, tiaas_nginx_routes=TIAAS)
     assert TIAAS in galaxy_server(text)
-    assert "{{ tiaas_nginx_routes }}" in (ROOT / "templates" / "nginx" / "galaxy.j2").read_text()
+    assert "{{ tiaas_nginx_routes }}" in (REPO_ROOT / "templates" / "nginx" / "galaxy.j2").read_text()
 
 
 def test_headers_are_conditional_on_the_upstream_and_quoted(tmp_path):

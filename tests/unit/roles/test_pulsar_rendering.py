@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import configparser
 import json
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
-ROLE = Path(__file__).resolve().parents[3] / "roles" / "pulsar"
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_vars: {file: "%(role)s/defaults/main.yml"}
-    - ansible.builtin.include_vars: {file: "%(role)s/vars/main.yml"}
+from tests.support.rendering import render_role
+
+TASKS = """
     - ansible.builtin.template: {src: "%(role)s/templates/app.yml.j2", dest: "%(out)s/app.yml", mode: "0600"}
     - ansible.builtin.template: {src: "%(role)s/templates/server.ini.j2", dest: "%(out)s/server.ini", mode: "0600"}
     - ansible.builtin.template:
@@ -39,16 +33,7 @@ BASE = {"pulsar_private_token": "token-for-rendering-0123456789", "pulsar_public
 
 
 def render(tmp_path: Path, **variables) -> dict:
-    out = tmp_path / "out"
-    out.mkdir()
-    (tmp_path / "play.yml").write_text(PLAYBOOK % {"role": ROLE, "out": out})
-    (tmp_path / "vars.json").write_text(json.dumps({**BASE, **variables, "ansible_python_interpreter": sys.executable}))
-    res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    out = render_role(tmp_path, "pulsar", TASKS, {**BASE, **variables})
     ini = configparser.ConfigParser()
     ini.read(out / "server.ini")
     return {

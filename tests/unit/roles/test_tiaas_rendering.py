@@ -8,22 +8,14 @@ directories and Galaxy's prefix are checked as the service will see them.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-ROLE = REPO / "roles" / "tiaas"
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_vars: {file: "%(role)s/defaults/main.yml"}
-    - ansible.builtin.include_vars: {file: "%(role)s/vars/main.yml"}
+from tests.support.rendering import render_role
+
+TASKS = """
     - ansible.builtin.template: {src: "%(role)s/templates/tiaas.toml.j2", dest: "%(out)s/tiaas.toml", mode: "0600"}
     - ansible.builtin.template:
         {src: "%(role)s/templates/tiaas.service.j2", dest: "%(out)s/tiaas.service", mode: "0600"}
@@ -42,16 +34,7 @@ BASE = {
 
 
 def render(tmp_path: Path, **variables) -> dict:
-    out = tmp_path / "out"
-    out.mkdir()
-    (tmp_path / "play.yml").write_text(PLAYBOOK % {"role": ROLE, "out": out})
-    (tmp_path / "vars.json").write_text(json.dumps({**BASE, **variables, "ansible_python_interpreter": sys.executable}))
-    res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    out = render_role(tmp_path, "tiaas", TASKS, {**BASE, **variables})
     return {
         "settings": tomllib.loads((out / "tiaas.toml").read_text()),
         "service": (out / "tiaas.service").read_text(),
@@ -61,11 +44,8 @@ def render(tmp_path: Path, **variables) -> dict:
 
 
 def database(url: str) -> dict:
-    sys.path.insert(0, str(REPO / "apps" / "tiaas"))
-    try:
-        from tiaas.config import database_from_url
-    finally:
-        sys.path.pop(0)
+    from tiaas.config import database_from_url  # the service's own parser (the app is installed in the venv)
+
     return database_from_url(url)
 
 
