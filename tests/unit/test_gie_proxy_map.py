@@ -40,9 +40,7 @@ def test_never_touches_an_existing_map(tmp_path):
     create(map_file)
     con = sqlite3.connect(map_file)
     with con:
-        con.execute(
-            "INSERT INTO gxitproxy VALUES ('k', 'interactivetoolentrypoint', 't', '127.0.0.1', 9100, NULL)"
-        )
+        con.execute("INSERT INTO gxitproxy VALUES ('k', 'interactivetoolentrypoint', 't', '127.0.0.1', 9100, NULL)")
     con.close()
     before = map_file.read_bytes()
     assert create(map_file) == "exists"

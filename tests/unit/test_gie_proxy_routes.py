@@ -22,8 +22,8 @@ TASKS = """
     - ansible.builtin.copy: {content: "{{ gie_proxy_nginx_routes.http }}", dest: "%(out)s/http.conf", mode: "0600"}
     - ansible.builtin.copy: {content: "{{ gie_proxy_nginx_routes.server }}", dest: "%(out)s/server.conf", mode: "0600"}
     - ansible.builtin.template: {src: "%(role)s/templates/gx-it-proxy@.service.j2", dest: "%(out)s/unit", mode: "0600"}
-    - ansible.builtin.copy: {content: "{{ gie_proxy_galaxy_settings | to_json }}", dest: "%(out)s/settings.json", mode: "0600"}
-    - ansible.builtin.copy: {content: "{{ gie_proxy_tls_names | to_json }}", dest: "%(out)s/names.json", mode: "0600"}
+    - ansible.builtin.copy: {content: "{{ gie_proxy_galaxy_settings | to_json }}", dest: "%(out)s/galaxy", mode: "0600"}
+    - ansible.builtin.copy: {content: "{{ gie_proxy_tls_names | to_json }}", dest: "%(out)s/names", mode: "0600"}
 """
 KEY, TOKEN = "24q1dbzrknq1v", "1a1p13jnahscj"
 HOST = "galaxy.example.org"
@@ -36,8 +36,8 @@ class Rendered:
         self.http = (out / "http.conf").read_text()
         self.server = (out / "server.conf").read_text()
         self.unit = (out / "unit").read_text()
-        self.settings = yaml.safe_load((out / "settings.json").read_text())
-        self.names = yaml.safe_load((out / "names.json").read_text())
+        self.settings = yaml.safe_load((out / "galaxy").read_text())
+        self.names = yaml.safe_load((out / "names").read_text())
 
     def block(self, text: str, opening: str) -> str:
         """The block that starts at the line `opening` (up to its closing brace)."""
@@ -219,7 +219,10 @@ def test_access_log_hides_interactive_tool_referers(default, referer, masked):
 def test_unit_runs_unprivileged_on_loopback_without_logging_tokens(default):
     unit = default.unit
     exec_start = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE).group(1).split()
-    assert exec_start[:2] == ["/usr/bin/node", "/opt/gx-it-proxy/0.2.3/node_modules/@galaxyproject/gx-it-proxy/lib/main.js"]
+    assert exec_start[:2] == [
+        "/usr/bin/node",
+        "/opt/gx-it-proxy/0.2.3/node_modules/@galaxyproject/gx-it-proxy/lib/main.js",
+    ]
     args = dict(zip(exec_start[2::2], exec_start[3::2], strict=True))
     assert args == {
         "--ip": "127.0.0.1",
