@@ -79,7 +79,8 @@ local state = {
     dirty = true,     -- a load is owed (failed, or a host to retry)
     retry_at = nil,   -- when rows with unresolved hosts are retried
     stored = nil,     -- key -> value now in the dict (worker 0's shadow of it)
-    dns = {},         -- hostname -> {ip, expires}
+    dns = {},         -- hostname -> {ip, expires}, for the hosts of the last load
+    skipped = 0,      -- rows left out at the last load
     problem = nil,    -- the last problem logged, to log each one once
 }
 
@@ -100,7 +101,7 @@ end
 
 -- IP literal for set_current_peer, from an IP literal or a hostname (resolved through the system resolver, so
 -- /etc/hosts counts; cached for DNS_TTL_S). Returns nil when it does not resolve.
-local function address(host, now)
+local function address(host, now, used)
     if host:find("^%d+%.%d+%.%d+%.%d+$") then
         return host
     end
@@ -110,6 +111,7 @@ local function address(host, now)
     end
     local cached = state.dns[host]
     if cached and cached.expires > now then
+        used[host] = cached
         return cached.ip
     end
     local socket = require("socket")
@@ -123,11 +125,13 @@ local function address(host, now)
         ip = ip or ("[" .. entry.addr .. "]")
     end
     if not ip then
-        log(WARN, "gie_proxy map: cannot resolve host ", host, ": ", err or "no address")
-        state.dns[host] = { ip = nil, expires = now + DNS_RETRY_S }
+        if not cached or cached.ip then
+            log(WARN, "gie_proxy map: cannot resolve host ", host, ": ", err or "no address")
+        end
+        used[host] = { ip = nil, expires = now + DNS_RETRY_S }
         return nil
     end
-    state.dns[host] = { ip = ip, expires = now + DNS_TTL_S }
+    used[host] = { ip = ip, expires = now + DNS_TTL_S }
     return ip
 end
 
@@ -139,8 +143,8 @@ local function read_rows(now)
     if not cur then
         return nil, err
     end
-    local rows, skipped, unresolved = {}, 0, false
-    local row = cur:fetch({}, "a")
+    local rows, skipped, unresolved, used = {}, 0, false, {}
+    local row, ferr = cur:fetch({}, "a")
     while row do
         local key, token, host, port = row.key, row.token, row.host, tonumber(row.port)
         local in_url, header = parse_info(cjson, row.info)
@@ -149,7 +153,7 @@ local function read_rows(now)
             or not port or port < 1 or port > 65535 or port % 1 ~= 0 or in_url == nil then
             skipped = skipped + 1
         else
-            local ip = address(host, now)
+            local ip = address(host, now, used)
             if ip then
                 rows[key] = _M.encode(token, ip, port, in_url, header)
             else
@@ -157,10 +161,15 @@ local function read_rows(now)
                 skipped = skipped + 1
             end
         end
-        row = cur:fetch(row, "a")
+        row, ferr = cur:fetch({}, "a")
     end
     cur:close()
-    if skipped > 0 then
+    if ferr then
+        return nil, ferr
+    end
+    state.dns = used  -- forget hosts no row names any more
+    if skipped ~= state.skipped then
+        state.skipped = skipped
         log(WARN, "gie_proxy map ", state.path, ": ", skipped, " row(s) skipped (bad fields or unresolved host)")
     end
     state.retry_at = unresolved and now + DNS_RETRY_S or nil
