@@ -17,7 +17,7 @@ local DICT_NAME = "gie_proxy_map"
 local POLL_S = 0.25          -- a commit is live (or gone) within about one tick
 local RECONNECT_S = 30       -- reopen and reread anyway, in case the file was replaced under an identical header
 local DNS_TTL_S = 60         -- how long a resolved hostname is trusted
-local DNS_RETRY_S = 5        -- a row whose host does not resolve is retried this often
+local RETRY_S = 5            -- a row left out (host not resolved, dict full) is retried this often
 local THREAD_POOL = "default"  -- nginx's thread pool for hostname lookups
 local SEP = "\0"             -- field separator of a stored row (no field can hold a NUL)
 local HEADER_NAME = "^[!#$%%&'*+.^_`|~0-9A-Za-z-]+$"  -- an HTTP header name (RFC 9110 token)
@@ -77,8 +77,8 @@ local state = {
     opened = 0,       -- ngx.now() when conn was opened
     version = nil,    -- data_version of the last successful load, on conn
     header = nil,     -- first 100 bytes of the file at the last successful load
-    dirty = true,     -- a load is owed (failed, or a host to retry)
-    retry_at = nil,   -- when rows with unresolved hosts are retried
+    dirty = true,     -- a load is owed (reconnected, a read failed, or a host was resolved)
+    retry_at = nil,   -- when rows left out are retried
     stored = nil,     -- key -> value now in the dict (worker 0's shadow of it)
     dns = {},         -- hostname -> {ip, expires}, for the hosts of the last load
     pending = {},     -- hostname -> true while it is being resolved
@@ -134,7 +134,7 @@ local function resolve_job(premature, host)
                 old and old.ip and "; keeping its last address" or "")
         end
         -- A host that resolved before keeps its last address while the resolver fails.
-        state.dns[host] = { ip = old and old.ip, expires = now + DNS_RETRY_S }
+        state.dns[host] = { ip = old and old.ip, expires = now + RETRY_S }
     end
     state.dirty = true
 end
@@ -212,7 +212,7 @@ local function read_rows(now)
         state.skipped = skipped
         log(WARN, "gie_proxy map ", state.path, ": ", skipped, " row(s) skipped (bad fields or unresolved host)")
     end
-    state.retry_at = unresolved and now + DNS_RETRY_S or nil
+    state.retry_at = unresolved and now + RETRY_S or nil
     return rows
 end
 
@@ -314,8 +314,10 @@ local function poll(dict)
         note(NOTICE, "not read yet, retrying: " .. tostring(rerr))
         return
     end
-    local complete = apply(dict, rows)
-    state.version, state.header, state.dirty = version, header, not complete
+    if not apply(dict, rows) then
+        state.retry_at = math.min(state.retry_at or now + RETRY_S, now + RETRY_S)
+    end
+    state.version, state.header, state.dirty = version, header, false
     note(NOTICE, "loaded")
     ngx.update_time()
     log(INFO, "gie_proxy map: read in ", math.floor((ngx.now() - started) * 1000 + 0.5), " ms")
