@@ -55,11 +55,8 @@ def main() -> None:
             after.append([round(time.monotonic() - killed, 3), "direct", status])
             if status == 200 and direct_back is None:
                 direct_back = round(time.monotonic() - killed, 3)
-        if not args.direct_port:
-            finished = now > 3
-        else:
-            finished = direct_back is not None and now > direct_back + 1
-        if finished or now > 30:
+        back = direct_back is not None and now > direct_back + 1
+        if (back if args.direct_port else now > 3) or now > 30:
             break
         time.sleep(0.02)
     report = {"before": before, "after": after, "direct_back_s": direct_back}
