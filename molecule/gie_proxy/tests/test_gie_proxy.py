@@ -1,10 +1,11 @@
 """The interactive tools proxy behind nginx, both engines, converged through the site playbook.
 
-Runs on the Docker host, once per container (`gxops-gie_proxy-node`: gx-it-proxy; `gxops-gie_proxy-lua`: nginx
-reads the map). HTTP goes to nginx on the container's address, port 80, with the Host header a browser would send;
-websockets are opened inside the container by `wsprobe.js` (npm `ws`). Map rows are written inside the container, as
-the galaxy user, by tests/support/gxit_map.py exactly as Galaxy writes them; tokens are made there and travel only
-on stdin/stdout, never on a command line. The URLs expected come from molecule.yml (`scenario_urls`), written
+Runs on the Docker host, once per container (`gxops-gie_proxy-node`: gx-it-proxy; `gxops-gie_proxy-lua`: nginx reads
+the map). HTTP goes to nginx on the container's address, port 80, with the Host header a browser would send;
+websockets are opened inside the container by `wsprobe.js` (npm `ws`), to the container's own address (with engine
+gx-it-proxy, loopback port 80 belongs to the role's fallthrough guard). Map rows are written inside the container,
+as the galaxy user, by tests/support/gxit_map.py exactly as Galaxy writes them; tokens are made there and travel
+only on stdin/stdout, never on a command line. The URLs expected come from molecule.yml (`scenario_urls`), written
 independently of the role. Every token used is remembered; the last test greps every log for them.
 """
 
@@ -92,12 +93,12 @@ class Site:
 
     def ws(self, path: str, host: str = SERVER_NAME) -> dict:
         """Open a websocket through nginx (inside the container), ask the backend who it is."""
-        done = self.exec(["node", WSPROBE, "whoami", "-", host], stdin=f"ws://127.0.0.1{path}\n", check=False)
+        done = self.exec(["node", WSPROBE, "whoami", "-", host], stdin=f"ws://{self.address}{path}\n", check=False)
         return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {"error": done.stderr}
 
     def ws_echo(self, path: str, host: str = SERVER_NAME, n: int = 50) -> dict:
         argv = ["node", WSPROBE, "echo", "-", host, str(n), "64"]
-        done = self.exec(argv, stdin=f"ws://127.0.0.1{path}\n", check=False)
+        done = self.exec(argv, stdin=f"ws://{self.address}{path}\n", check=False)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def main_pids(self) -> dict[str, int]:
