@@ -1,7 +1,7 @@
 """Benchmark the interactive tools proxy of the Molecule scenario `gie_proxy`, every path side by side in one run.
 
-Paths (each: one entry point of Galaxy's map, 2 KB answers from the scenario's Node backend, loopback only, inside
-the scenario's containers, one after the other so they never compete):
+Paths (each: one entry point of Galaxy's map, 2 KB answers from the scenario's Node backend, inside the scenario's
+containers over their loopback device only, one after the other so they never compete):
 
     direct           wrk → backend (127.0.0.1:9100)                                   [node container]
     bare             wrk → one gx-it-proxy process (127.0.0.1:4002), path URL          [node container]
@@ -47,6 +47,7 @@ from tests.support.molecule import molecule_env
 REPO = Path(__file__).resolve().parent.parent
 INVENTORY = yaml.safe_load((REPO / "molecule" / "gie_proxy" / "molecule.yml").read_text())["provisioner"]["inventory"]
 ALL = INVENTORY["group_vars"]["all"]
+ADDRESSES = ALL["scenario_addresses"]
 SERVER_NAME = INVENTORY["group_vars"]["galaxyservers"]["nginx_routes_server_name"]
 HOST_VARS = INVENTORY["host_vars"]
 NODE, LUA = "gxops-gie_proxy-node", "gxops-gie_proxy-lua"
@@ -108,18 +109,18 @@ def time_wait(container: str) -> set[str]:
     return {" ".join(line.split()[-2:]) for line in out.splitlines() if line.strip()}
 
 
-def wrk(container: str, port: int, path: str, host: str, connections: int, duration: int) -> dict:
+def wrk(container: str, address: str, port: int, path: str, host: str, connections: int, duration: int) -> dict:
     """One wrk run; the path (with its token) and the Host header come from a script written through stdin."""
     script = f"/tmp/gxops-bench-{port}.lua"
     lua = f'wrk.path = {json.dumps(path)}\nwrk.headers["Host"] = {json.dumps(host)}\n'
     inside(container, ["sh", "-c", f"cat > {script}"], stdin=lua)
     before = time_wait(container)
     out = inside(container, ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script,
-                             f"http://127.0.0.1:{port}"]).stdout  # fmt: skip
+                             f"http://{address}:{port}"]).stdout  # fmt: skip
     left = len(time_wait(container) - before)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors or "Socket errors" in out:
-        sys.exit(f"error: wrk saw failures on 127.0.0.1:{port}:\n{out}")
+        sys.exit(f"error: wrk saw failures on {address}:{port}:\n{out}")
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -129,18 +130,18 @@ def wrk(container: str, port: int, path: str, host: str, connections: int, durat
     }
 
 
-def ws_echo(container: str, port: int, path: str, host: str, n: int) -> dict:
-    done = inside(container, ["node", WSPROBE, "echo", "-", host, str(n), "64"], stdin=f"ws://127.0.0.1:{port}{path}\n")
+def ws_echo(container: str, address: str, port: int, path: str, host: str, n: int) -> dict:
+    done = inside(container, ["node", WSPROBE, "echo", "-", host, str(n), "64"], stdin=f"ws://{address}:{port}{path}\n")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def live(container: str, port: int, path: str, host: str, timeout: float = 10) -> None:
+def live(container: str, address: str, port: int, path: str, host: str, timeout: float = 10) -> None:
     probe = (
         "import http.client, sys, time\n"
-        "path, host, port = sys.stdin.read().split()\n"
+        "path, host, address, port = sys.stdin.read().split()\n"
         "end = time.monotonic() + float(sys.argv[1])\n"
         "while time.monotonic() < end:\n"
-        "    c = http.client.HTTPConnection('127.0.0.1', int(port), timeout=2)\n"
+        "    c = http.client.HTTPConnection(address, int(port), timeout=2)\n"
         "    try:\n"
         "        c.request('GET', path, headers={'Host': host}); r = c.getresponse(); r.read()\n"
         "        if r.status == 200: sys.exit(0)\n"
@@ -148,9 +149,11 @@ def live(container: str, port: int, path: str, host: str, timeout: float = 10) -
         "    time.sleep(0.1)\n"
         "sys.exit(1)\n"
     )
-    done = inside(container, ["python3", "-c", probe, str(timeout)], stdin=f"{path} {host} {port}", check=False)
+    done = inside(
+        container, ["python3", "-c", probe, str(timeout)], stdin=f"{path} {host} {address} {port}", check=False
+    )
     if done.returncode != 0:
-        sys.exit(f"error: 127.0.0.1:{port} does not serve the entry point in {container} within {timeout:.0f} s")
+        sys.exit(f"error: {address}:{port} does not serve the entry point in {container} within {timeout:.0f} s")
 
 
 def nginx_conf(container: str, target: str | None) -> None:
@@ -183,25 +186,27 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
     lua_path = f"{PREFIX}/{lua_key}/{lua_token}/_2k"
     node_ws = f"{PREFIX}/{node_key}/{node_token}/ws"
     lua_ws = f"{PREFIX}/{lua_key}/{lua_token}/ws"
-    # name: container, port, path, websocket path
+    # name: container, address, port, path, websocket path. Galaxy's server block is reached on the container's own
+    # address (still the loopback device): with engine gx-it-proxy, 127.0.0.1:80 is the role's fallthrough guard.
+    lo = "127.0.0.1"
     paths = {
-        "direct": (NODE, 9100, "/_2k", "/ws"),
-        "bare": (NODE, first_port, node_path, node_ws),
-        "nginx→1": (NODE, BENCH_PORT, node_path, node_ws),
-        "nginx→N": (NODE, 80, node_path, node_ws),
-        "nginx→backend": (LUA, BENCH_PORT, "/_2k", "/ws"),
-        "engine nginx": (LUA, 80, lua_path, lua_ws),
+        "direct": (NODE, lo, 9100, "/_2k", "/ws"),
+        "bare": (NODE, lo, first_port, node_path, node_ws),
+        "nginx→1": (NODE, lo, BENCH_PORT, node_path, node_ws),
+        "nginx→N": (NODE, ADDRESSES[NODE], 80, node_path, node_ws),
+        "nginx→backend": (LUA, lo, BENCH_PORT, "/_2k", "/ws"),
+        "engine nginx": (LUA, ADDRESSES[LUA], 80, lua_path, lua_ws),
     }
     try:
         nginx_conf(NODE, f"127.0.0.1:{first_port}")
         nginx_conf(LUA, "127.0.0.1:9100")
-        for container, port, path, _ in paths.values():
-            live(container, port, path, SERVER_NAME)
-        for name, (container, port, path, ws_path) in paths.items():
+        for container, address, port, path, _ in paths.values():
+            live(container, address, port, path, SERVER_NAME)
+        for name, (container, address, port, path, ws_path) in paths.items():
             row = {"container": container}
             for connections in (1, 32):
-                row[connections] = wrk(container, port, path, SERVER_NAME, connections, args.duration)
-            row["ws"] = ws_echo(container, port, ws_path, SERVER_NAME, args.ws_n)
+                row[connections] = wrk(container, address, port, path, SERVER_NAME, connections, args.duration)
+            row["ws"] = ws_echo(container, address, port, ws_path, SERVER_NAME, args.ws_n)
             results[name] = row
             c1, c32 = row[1], row[32]
             print(
