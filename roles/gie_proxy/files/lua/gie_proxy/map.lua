@@ -17,11 +17,12 @@ local DICT_NAME = "gie_proxy_map"
 local POLL_S = 0.25          -- a commit is live (or gone) within about one tick
 local RECONNECT_S = 30       -- reopen and reread anyway, in case the file was replaced under an identical header
 local DNS_TTL_S = 60         -- how long a resolved hostname is trusted
-local DNS_RETRY_S = 5        -- a row whose host does not resolve is retried this often
+local RETRY_S = 5            -- a row left out (host not resolved, dict full) is retried this often
+local THREAD_POOL = "default"  -- nginx's thread pool for hostname lookups
 local SEP = "\0"             -- field separator of a stored row (no field can hold a NUL)
 local HEADER_NAME = "^[!#$%%&'*+.^_`|~0-9A-Za-z-]+$"  -- an HTTP header name (RFC 9110 token)
 
-local log, ERR, WARN, NOTICE = ngx.log, ngx.ERR, ngx.WARN, ngx.NOTICE
+local log, ERR, WARN, NOTICE, INFO = ngx.log, ngx.ERR, ngx.WARN, ngx.NOTICE, ngx.INFO
 
 -- A stored row: token, IP literal (IPv6 in brackets), port, "1" when the backend wants the full path, and the
 -- name of the header that gets the entry point's path ("" for none). The one home of this format.
@@ -76,12 +77,15 @@ local state = {
     opened = 0,       -- ngx.now() when conn was opened
     version = nil,    -- data_version of the last successful load, on conn
     header = nil,     -- first 100 bytes of the file at the last successful load
-    dirty = true,     -- a load is owed (failed, or a host to retry)
-    retry_at = nil,   -- when rows with unresolved hosts are retried
+    dirty = true,     -- a load is owed (reconnected, a read failed, or a host was resolved)
+    retry_at = nil,   -- when rows left out are retried
     stored = nil,     -- key -> value now in the dict (worker 0's shadow of it)
     dns = {},         -- hostname -> {ip, expires}, for the hosts of the last load
+    pending = {},     -- hostname -> true while it is being resolved
     skipped = 0,      -- rows left out at the last load
     problem = nil,    -- the last problem logged, to log each one once
+    threads = nil,    -- false once ngx.run_worker_thread turned out unusable
+    busy = false,     -- a poll is running (a guard: timers may overlap)
 }
 
 local function note(level, msg)
@@ -99,9 +103,45 @@ local function disconnect()
     state.version = nil
 end
 
--- IP literal for set_current_peer, from an IP literal or a hostname (resolved through the system resolver, so
--- /etc/hosts counts; cached for DNS_TTL_S). Returns nil when it does not resolve.
-local function address(host, now, used)
+-- Resolve `host` in the background and remember the answer; the next poll then reloads the map. The lookup runs
+-- in a worker thread of THREAD_POOL (created by `aio threads` in the location part), so neither requests nor the
+-- poll ever wait for a resolver; where no thread pool exists, it runs in its own timer (blocking worker 0).
+local function resolve_job(premature, host)
+    local resolve = require("gie_proxy.resolve")
+    local ip, err
+    if not premature and state.threads ~= false then
+        local ok, a, b = ngx.run_worker_thread(THREAD_POOL, "gie_proxy.resolve", "lookup", host)
+        if ok then
+            ip, err = a, b
+        else
+            state.threads = false
+            log(WARN, "gie_proxy map: resolving hostnames in worker 0, not in a worker thread: ", a)
+        end
+    end
+    if not premature and state.threads == false then
+        ip, err = resolve.lookup(host)
+    end
+    state.pending[host] = nil
+    if premature then
+        return
+    end
+    local now, old = ngx.now(), state.dns[host]
+    if ip then
+        state.dns[host] = { ip = ip, expires = now + DNS_TTL_S }
+    else
+        if not old or old.ip then
+            log(WARN, "gie_proxy map: cannot resolve host ", host, ": ", err or "no address",
+                old and old.ip and "; keeping its last address" or "")
+        end
+        -- A host that resolved before keeps its last address while the resolver fails.
+        state.dns[host] = { ip = old and old.ip, expires = now + RETRY_S }
+    end
+    state.dirty = true
+end
+
+-- IP literal for set_current_peer, from an IP literal or a hostname (through the system resolver, so /etc/hosts
+-- counts; cached for DNS_TTL_S, refreshed in the background). nil while a hostname is not resolved (yet).
+local function address(host, now)
     if host:find("^%d+%.%d+%.%d+%.%d+$") then
         return host
     end
@@ -110,50 +150,51 @@ local function address(host, now, used)
         return "[" .. bare .. "]"
     end
     local cached = state.dns[host]
-    if cached and cached.expires > now then
-        used[host] = cached
-        return cached.ip
-    end
-    local socket = require("socket")
-    local found, err = socket.dns.getaddrinfo(host)
-    local ip
-    for _, entry in ipairs(found or {}) do
-        if entry.family == "inet" then
-            ip = entry.addr
-            break
+    if (not cached or cached.expires <= now) and not state.pending[host] then
+        local ok, err = ngx.timer.at(0, resolve_job, host)
+        if ok then
+            state.pending[host] = true
+        else
+            log(ERR, "gie_proxy map: cannot start resolving ", host, ": ", err)
         end
-        ip = ip or ("[" .. entry.addr .. "]")
     end
-    if not ip then
-        if not cached or cached.ip then
-            log(WARN, "gie_proxy map: cannot resolve host ", host, ": ", err or "no address")
-        end
-        used[host] = { ip = nil, expires = now + DNS_RETRY_S }
-        return nil
-    end
-    used[host] = { ip = ip, expires = now + DNS_TTL_S }
-    return ip
+    return cached and cached.ip
 end
 
 -- Every row of the map, encoded, keyed by key (the last row of a key wins, as in gx-it-proxy; key_type is not
--- looked at). Returns nil, err when sqlite fails (locked, no table yet, ...).
+-- looked at). Returns nil, err when sqlite fails (locked, no table yet, ...). The cursor is closed at once: an
+-- open cursor holds a read lock that would keep Galaxy from writing.
 local function read_rows(now)
-    local cjson = require("cjson")
     local cur, err = state.conn:execute("SELECT key, token, host, port, info FROM gxitproxy")
     if not cur then
         return nil, err
     end
-    local rows, skipped, unresolved, used = {}, 0, false, {}
-    local row, ferr = cur:fetch({}, "a")
+    local raw, row, ferr = {}, cur:fetch({}, "a"), nil
     while row do
-        local key, token, host, port = row.key, row.token, row.host, tonumber(row.port)
-        local in_url, header = parse_info(cjson, row.info)
+        raw[#raw + 1] = row
+        row, ferr = cur:fetch({}, "a")
+    end
+    cur:close()
+    if ferr then
+        return nil, ferr
+    end
+    local cjson = require("cjson")
+    local infos = {}  -- most rows carry the same info text
+    local rows, skipped, unresolved, named = {}, 0, false, {}
+    for _, r in ipairs(raw) do
+        local key, token, host, port = r.key, r.token, r.host, tonumber(r.port)
+        local info = r.info or ""
+        if not infos[info] then
+            infos[info] = { parse_info(cjson, info) }
+        end
+        local in_url, header = infos[info][1], infos[info][2]
         if type(key) ~= "string" or key == "" or type(token) ~= "string" or token == ""
             or type(host) ~= "string" or host == ""
             or not port or port < 1 or port > 65535 or port % 1 ~= 0 or in_url == nil then
             skipped = skipped + 1
         else
-            local ip = address(host, now, used)
+            named[host] = true
+            local ip = address(host, now)
             if ip then
                 rows[key] = _M.encode(token, ip, port, in_url, header)
             else
@@ -161,18 +202,17 @@ local function read_rows(now)
                 skipped = skipped + 1
             end
         end
-        row, ferr = cur:fetch({}, "a")
     end
-    cur:close()
-    if ferr then
-        return nil, ferr
+    for host in pairs(state.dns) do
+        if not named[host] then
+            state.dns[host] = nil  -- forget hosts no row names any more
+        end
     end
-    state.dns = used  -- forget hosts no row names any more
     if skipped ~= state.skipped then
         state.skipped = skipped
         log(WARN, "gie_proxy map ", state.path, ": ", skipped, " row(s) skipped (bad fields or unresolved host)")
     end
-    state.retry_at = unresolved and now + DNS_RETRY_S or nil
+    state.retry_at = unresolved and now + RETRY_S or nil
     return rows
 end
 
@@ -265,6 +305,8 @@ local function poll(dict)
     if not state.dirty and version == state.version and not (state.retry_at and now >= state.retry_at) then
         return
     end
+    ngx.update_time()
+    local started = ngx.now()
     local rows, rerr = read_rows(now)
     if not rows then
         -- Locked by a writer, or no table yet: keep serving the rows we have, retry on the next tick.
@@ -272,9 +314,13 @@ local function poll(dict)
         note(NOTICE, "not read yet, retrying: " .. tostring(rerr))
         return
     end
-    local complete = apply(dict, rows)
-    state.version, state.header, state.dirty = version, header, not complete
+    if not apply(dict, rows) then
+        state.retry_at = math.min(state.retry_at or now + RETRY_S, now + RETRY_S)
+    end
+    state.version, state.header, state.dirty = version, header, false
     note(NOTICE, "loaded")
+    ngx.update_time()
+    log(INFO, "gie_proxy map: read in ", math.floor((ngx.now() - started) * 1000 + 0.5), " ms")
 end
 
 local function tick(premature, dict)
@@ -282,7 +328,12 @@ local function tick(premature, dict)
         disconnect()
         return
     end
+    if state.busy then
+        return
+    end
+    state.busy = true
     local ok, err = pcall(poll, dict)
+    state.busy = false
     if not ok then
         disconnect()
         state.dirty = true

@@ -13,6 +13,8 @@ local balancer = require("ngx.balancer")
 
 local _M = {}
 
+local rows = ngx.shared.gie_proxy_map
+
 local function not_found()
     return ngx.exit(ngx.HTTP_NOT_FOUND)
 end
@@ -22,7 +24,7 @@ local function lookup(key, token)
     if key == "" or token == "" then
         return nil
     end
-    local value = ngx.shared.gie_proxy_map:get(key)
+    local value = rows:get(key)
     if not value then
         return nil
     end
