@@ -25,9 +25,10 @@ issue's targets, met or not:
 Creates and converges the scenario's containers (destroying leftovers first) and destroys them at the end; `--reuse`
 measures containers that are already converged (e.g. after `molecule converge -s gie_proxy`) and leaves them up;
 `--keep` leaves fresh ones up. The temporary nginx server is removed (and nginx reloaded) afterwards in any case.
-About 2 minutes of measuring at the default duration, plus the converge (~6 min) without --reuse.
+The box is shared: with --rounds R the paths are measured in R interleaved rounds and each figure's median is
+reported. About 2 minutes of measuring per round at the default duration, plus the converge (~4 min) without --reuse.
 
-    .venv/bin/python bench/bench_gie_proxy.py [--reuse] [--keep] [--duration 10] [--ws-n 1000]
+    .venv/bin/python bench/bench_gie_proxy.py [--reuse] [--keep] [--duration 10] [--rounds 1] [--ws-n 1000]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -177,6 +179,23 @@ def entry_point(container: str) -> tuple[str, str]:
     return key, token
 
 
+def line(name: str, row: dict) -> str:
+    c1, c32 = row[1], row[32]
+    return (
+        f"{name:14} c=1 {c1['rps']:9,.0f} req/s p50 {c1['p50_ms']:6.2f} p99 {c1['p99_ms']:6.2f} ms | "
+        f"c=32 {c32['rps']:9,.0f} req/s p50 {c32['p50_ms']:6.2f} p99 {c32['p99_ms']:6.2f} ms | "
+        f"ws p50 {row['ws']['p50_us']:6.0f} µs | TIME_WAIT {c32['time_wait']:6.0f}"
+    )
+
+
+def median_row(rows: list[dict]) -> dict:
+    """Each figure's median over the rounds."""
+    out: dict = {}
+    for part in (1, 32, "ws"):
+        out[part] = {field: statistics.median(row[part][field] for row in rows) for field in rows[0][part]}
+    return out
+
+
 def measure(args: argparse.Namespace) -> dict[str, dict]:
     results: dict[str, dict] = {}
     first_port = HOST_VARS[NODE]["gie_proxy_port"]
@@ -202,19 +221,21 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
         nginx_conf(LUA, "127.0.0.1:9100")
         for container, address, port, path, _ in paths.values():
             live(container, address, port, path, SERVER_NAME)
-        for name, (container, address, port, path, ws_path) in paths.items():
-            row = {"container": container}
-            for connections in (1, 32):
-                row[connections] = wrk(container, address, port, path, SERVER_NAME, connections, args.duration)
-            row["ws"] = ws_echo(container, address, port, ws_path, SERVER_NAME, args.ws_n)
-            results[name] = row
-            c1, c32 = row[1], row[32]
-            print(
-                f"  {name:14} c=1 {c1['rps']:9,.0f} req/s p50 {c1['p50_ms']:6.2f} p99 {c1['p99_ms']:6.2f} ms | "
-                f"c=32 {c32['rps']:9,.0f} req/s p50 {c32['p50_ms']:6.2f} p99 {c32['p99_ms']:6.2f} ms | "
-                f"ws p50 {row['ws']['p50_us']:6.0f} µs | TIME_WAIT {c32['time_wait']:6d}",
-                flush=True,
-            )
+        runs: dict[str, list[dict]] = {name: [] for name in paths}
+        for round_no in range(1, args.rounds + 1):
+            # Interleaved: every path once per round, so load drift on the shared box hits all paths alike.
+            for name, (container, address, port, path, ws_path) in paths.items():
+                row = {connections: wrk(container, address, port, path, SERVER_NAME, connections, args.duration)
+                       for connections in (1, 32)}  # fmt: skip
+                row["ws"] = ws_echo(container, address, port, ws_path, SERVER_NAME, args.ws_n)
+                runs[name].append(row)
+                print(f"  round {round_no} {line(name, row)}", flush=True)
+        for name, rows in runs.items():
+            results[name] = median_row(rows)
+        if args.rounds > 1:
+            print(f"\nmedian of {args.rounds} rounds")
+            for name, row in results.items():
+                print(f"  {line(name, row)}")
     finally:
         nginx_conf(NODE, None)
         nginx_conf(LUA, None)
@@ -262,18 +283,20 @@ def report(results: dict[str, dict]) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (bounded: 1..30)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds, medians reported (bounded: 1..5)")
     parser.add_argument("--ws-n", type=int, default=1000, help="websocket round trips per path (bounded: ..10000)")
     parser.add_argument("--reuse", action="store_true", help="measure already converged containers, leave them up")
     parser.add_argument("--keep", action="store_true", help="leave the fresh containers up afterwards")
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 30))
     args.ws_n = max(10, min(args.ws_n, 10000))
+    args.rounds = max(1, min(args.rounds, 5))
     if not args.reuse:
         molecule("destroy")
         molecule("converge")
     try:
         nproc = inside(NODE, ["nproc"]).stdout.strip()
-        print(f"paths, {args.duration} s per wrk run, 2 KB answers, {nproc} cores shared by both containers")
+        print(f"{args.rounds} round(s), {args.duration} s per wrk run, 2 KB answers, {nproc} cores for both containers")
         results = measure(args)
         report(results)
     finally:
