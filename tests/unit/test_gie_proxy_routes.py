@@ -270,3 +270,19 @@ def test_engine_nginx_wraps_its_own_routing(tmp_path):
     location = ROLE / "templates" / "engine_nginx" / "location.conf.j2"
     if location.exists():
         assert "proxy_pass" in r.block(r.server, "location ^~ /interactivetool/ep/ {")
+
+
+def test_galaxy_certificate_reaches_the_wildcard_server(tmp_path):
+    """The subdomain server names no certificate: nginx_routes' server block file declares Galaxy's at http level."""
+    tasks = """
+    - ansible.builtin.template: {src: "%(root)s/templates/nginx/galaxy.j2", dest: "%(out)s/galaxy.conf", mode: "0600"}
+"""
+    variables = {
+        "nginx_routes_tls": "certificate",
+        "nginx_routes_tls_certificate": "/etc/ssl/galaxy.pem",
+        "nginx_routes_tls_certificate_key": "/etc/ssl/galaxy.key",
+    }
+    text = (render_role(tmp_path, "nginx_routes", tasks, variables) / "galaxy.conf").read_text()
+    http_level = text[: text.index("\nserver {")]
+    assert "ssl_certificate /etc/ssl/galaxy.pem;" in http_level
+    assert "ssl_certificate_key /etc/ssl/galaxy.key;" in http_level
