@@ -389,6 +389,12 @@ def test_foreign_origin_gets_no_credentialed_cors(site, row):
             headers={"Host": host, **origin, "Access-Control-Request-Method": "PUT"},
         )  # fmt: skip
         assert "access-control-allow-credentials" not in {h.lower() for h in preflight.headers}
+        # The websocket handshake too.
+        argv = ["node", WSPROBE, "upgrade", "-", host, origin["Origin"]]
+        done = site.exec(argv, stdin=f"ws://{site.address}{path}\n", check=False)
+        handshake = json.loads(done.stdout.strip().splitlines()[-1])
+        assert handshake.get("status") == 101, handshake
+        assert "access-control-allow-credentials" not in handshake["headers"], handshake
     assert site.main_pids() == pids
 
 
