@@ -111,14 +111,33 @@ def time_wait(container: str) -> set[str]:
     return {" ".join(line.split()[-2:]) for line in out.splitlines() if line.strip()}
 
 
-def wrk(container: str, address: str, port: int, path: str, host: str, connections: int, duration: int) -> dict:
+def cpu_seconds(container: str, units: list[str]) -> tuple[float, float]:
+    """(busy seconds of the whole box, CPU seconds of the given systemd units) so far.
+
+    /proc/stat is the kernel's, shared by every container: it tells how much of the box a run used. The units'
+    figure is systemd's cgroup accounting (CPUUsageNSec)."""
+    fields = [int(v) for v in inside(container, ["head", "-1", "/proc/stat"]).stdout.split()[1:]]
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / 100  # USER_HZ ticks, without idle and iowait
+    used = 0.0
+    if units:
+        out = inside(container, ["systemctl", "show", "-p", "CPUUsageNSec", "--value", *units]).stdout.split()
+        used = sum(int(v) for v in out if v.isdigit()) / 1e9
+    return busy, used
+
+
+def wrk(container: str, address: str, port: int, path: str, host: str, connections: int, duration: int,
+        units: list[str]) -> dict:  # fmt: skip
     """One wrk run; the path (with its token) and the Host header come from a script written through stdin."""
     script = f"/tmp/gxops-bench-{port}.lua"
     lua = f'wrk.path = {json.dumps(path)}\nwrk.headers["Host"] = {json.dumps(host)}\n'
     inside(container, ["sh", "-c", f"cat > {script}"], stdin=lua)
     before = time_wait(container)
+    busy0, used0 = cpu_seconds(container, units)
+    started = time.monotonic()
     out = inside(container, ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script,
                              f"http://{address}:{port}"]).stdout  # fmt: skip
+    elapsed = time.monotonic() - started
+    busy1, used1 = cpu_seconds(container, units)
     left = len(time_wait(container) - before)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors or "Socket errors" in out:
@@ -129,6 +148,9 @@ def wrk(container: str, address: str, port: int, path: str, host: str, connectio
         "p50_ms": seconds(latency["50"]) * 1e3,
         "p99_ms": seconds(latency["99"]) * 1e3,
         "time_wait": left,
+        # Cores in use over the run: the whole box, and the gx-it-proxy processes on this path.
+        "box_cores": (busy1 - busy0) / elapsed,
+        "proxy_cores": (used1 - used0) / elapsed,
     }
 
 
@@ -184,7 +206,8 @@ def line(name: str, row: dict) -> str:
     return (
         f"{name:14} c=1 {c1['rps']:9,.0f} req/s p50 {c1['p50_ms']:6.2f} p99 {c1['p99_ms']:6.2f} ms | "
         f"c=32 {c32['rps']:9,.0f} req/s p50 {c32['p50_ms']:6.2f} p99 {c32['p99_ms']:6.2f} ms | "
-        f"ws p50 {row['ws']['p50_us']:6.0f} µs | TIME_WAIT {c32['time_wait']:6.0f}"
+        f"ws p50 {row['ws']['p50_us']:6.0f} µs | TIME_WAIT {c32['time_wait']:6.0f} | "
+        f"c=32 cores: box {c32['box_cores']:4.2f}, gx-it-proxy {c32['proxy_cores']:4.2f}"
     )
 
 
@@ -205,27 +228,31 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
     lua_path = f"{PREFIX}/{lua_key}/{lua_token}/_2k"
     node_ws = f"{PREFIX}/{node_key}/{node_token}/ws"
     lua_ws = f"{PREFIX}/{lua_key}/{lua_token}/ws"
-    # name: container, address, port, path, websocket path. Galaxy's server block is reached on the container's own
-    # address (still the loopback device): with engine gx-it-proxy, 127.0.0.1:80 is the role's fallthrough guard.
+    processes = HOST_VARS[NODE]["gie_proxy_processes"]
+    one = [f"gx-it-proxy@{first_port}.service"]
+    every = [f"gx-it-proxy@{port}.service" for port in range(first_port, first_port + processes)]
+    # name: container, address, port, path, websocket path, the gx-it-proxy units it goes through. Galaxy's server
+    # block is reached on the container's own address (still the loopback device): with engine gx-it-proxy,
+    # 127.0.0.1:80 is the role's fallthrough guard.
     lo = "127.0.0.1"
     paths = {
-        "direct": (NODE, lo, 9100, "/_2k", "/ws"),
-        "bare": (NODE, lo, first_port, node_path, node_ws),
-        "nginx→1": (NODE, lo, BENCH_PORT, node_path, node_ws),
-        "nginx→N": (NODE, ADDRESSES[NODE], 80, node_path, node_ws),
-        "nginx→backend": (LUA, lo, BENCH_PORT, "/_2k", "/ws"),
-        "engine nginx": (LUA, ADDRESSES[LUA], 80, lua_path, lua_ws),
+        "direct": (NODE, lo, 9100, "/_2k", "/ws", []),
+        "bare": (NODE, lo, first_port, node_path, node_ws, one),
+        "nginx→1": (NODE, lo, BENCH_PORT, node_path, node_ws, one),
+        "nginx→N": (NODE, ADDRESSES[NODE], 80, node_path, node_ws, every),
+        "nginx→backend": (LUA, lo, BENCH_PORT, "/_2k", "/ws", []),
+        "engine nginx": (LUA, ADDRESSES[LUA], 80, lua_path, lua_ws, []),
     }
     try:
         nginx_conf(NODE, f"127.0.0.1:{first_port}")
         nginx_conf(LUA, "127.0.0.1:9100")
-        for container, address, port, path, _ in paths.values():
+        for container, address, port, path, _, _ in paths.values():
             live(container, address, port, path, SERVER_NAME)
         runs: dict[str, list[dict]] = {name: [] for name in paths}
         for round_no in range(1, args.rounds + 1):
             # Interleaved: every path once per round, so load drift on the shared box hits all paths alike.
-            for name, (container, address, port, path, ws_path) in paths.items():
-                row = {connections: wrk(container, address, port, path, SERVER_NAME, connections, args.duration)
+            for name, (container, address, port, path, ws_path, units) in paths.items():
+                row = {connections: wrk(container, address, port, path, SERVER_NAME, connections, args.duration, units)
                        for connections in (1, 32)}  # fmt: skip
                 row["ws"] = ws_echo(container, address, port, ws_path, SERVER_NAME, args.ws_n)
                 runs[name].append(row)
@@ -271,6 +298,14 @@ def report(results: dict[str, dict]) -> bool:
         ("the nginx engine gives at least 3× one gx-it-proxy", rps("engine nginx") / rps("bare"), ">=", 3.0),
         ("engine nginx websocket p50 within 1.3× nginx → backend", ws("engine nginx") / ws("nginx→backend"), "<=", 1.3),
     ]  # fmt: skip
+    # What limits N processes: their CPU. On a box whose cores are all busy (wrk, nginx, the backend and the proxies
+    # share them), more processes cannot get more CPU; the per-core figure shows whether each process still scales.
+    print("\nCPU at c=32 (cores in use over the run)")
+    for name in ("bare", "nginx→1", "nginx→N"):
+        row = results[name][32]
+        per_core = row["rps"] / row["proxy_cores"] if row["proxy_cores"] > 0 else float("nan")
+        print(f"  {name:14} box {row['box_cores']:4.2f} of {results['cores']}, gx-it-proxy {row['proxy_cores']:4.2f}"
+              f" -> {per_core:7,.0f} req/s per gx-it-proxy core")  # fmt: skip
     print("\ntargets")
     met_all = True
     for label, value, op, bound in targets:
@@ -298,6 +333,7 @@ def main() -> int:
         nproc = inside(NODE, ["nproc"]).stdout.strip()
         print(f"{args.rounds} round(s), {args.duration} s per wrk run, 2 KB answers, {nproc} cores for both containers")
         results = measure(args)
+        results["cores"] = int(nproc)
         report(results)
     finally:
         if not args.reuse and not args.keep:
