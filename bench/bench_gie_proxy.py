@@ -112,16 +112,20 @@ def time_wait(container: str) -> set[str]:
 
 
 def cpu_seconds(container: str, units: list[str]) -> tuple[float, float]:
-    """(busy seconds of the whole box, CPU seconds of the given systemd units) so far.
+    """(busy seconds of the whole box, CPU seconds of the given systemd units' main processes) so far.
 
-    /proc/stat is the kernel's, shared by every container: it tells how much of the box a run used. The units'
-    figure is systemd's cgroup accounting (CPUUsageNSec)."""
+    /proc/stat is the kernel's, shared by every container: it tells how much of the box a run used. A unit's figure
+    is its main process's user and system time from /proc/<pid>/stat (the containers keep no cgroup CPU accounting);
+    a gx-it-proxy unit is one Node process."""
     fields = [int(v) for v in inside(container, ["head", "-1", "/proc/stat"]).stdout.split()[1:]]
     busy = (sum(fields[:8]) - fields[3] - fields[4]) / 100  # USER_HZ ticks, without idle and iowait
     used = 0.0
     if units:
-        out = inside(container, ["systemctl", "show", "-p", "CPUUsageNSec", "--value", *units]).stdout.split()
-        used = sum(int(v) for v in out if v.isdigit()) / 1e9
+        pids = inside(container, ["systemctl", "show", "-p", "MainPID", "--value", *units]).stdout.split()
+        stats = [f"/proc/{pid}/stat" for pid in pids if pid.isdigit() and pid != "0"]
+        for stat in inside(container, ["cat", *stats]).stdout.splitlines():
+            after_name = stat.rsplit(")", 1)[1].split()  # field 3 (state) onwards; utime and stime are 14 and 15
+            used += (int(after_name[11]) + int(after_name[12])) / 100
     return busy, used
 
 
