@@ -21,7 +21,6 @@ As a script, inside a container as the galaxy user (the token is read from stdin
     echo "$TOKEN" | python3 gxit_map.py --map MAP upsert KEY HOST PORT [--path-in-url] [--header NAME]
     python3 gxit_map.py --map MAP upsert --new-token KEY HOST PORT   # a fresh token, printed on stdout
     python3 gxit_map.py --map MAP delete KEY
-    python3 gxit_map.py --map MAP create          # the empty map, as the role creates it
     python3 gxit_map.py new-key | new-token       # identifiers in Galaxy's formats
 """
 
@@ -159,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--new-token", action="store_true", help="make a token in Galaxy's format and print it")
     rm = sub.add_parser("delete", help="remove an entry point")
     rm.add_argument("key")
-    sub.add_parser("create", help="create the map with Galaxy's table if missing")
     sub.add_parser("new-key", help="print a key in Galaxy's format")
     sub.add_parser("new-token", help="print a token in Galaxy's format")
     args = parser.parse_args(argv)
@@ -172,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.map:
         parser.error(f"{args.command} needs --map")
-    if args.command == "create":
-        create(args.map, args.ddl)
-    elif args.command == "upsert":
+    if args.command == "upsert":
         token = new_token() if args.new_token else sys.stdin.readline().strip()
         if not token:
             parser.error("upsert reads the token from stdin (or makes one with --new-token); none given")
