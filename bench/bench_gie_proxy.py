@@ -44,6 +44,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.containers import docker_exec, failure
 from tests.support.molecule import molecule_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +89,10 @@ def run(argv: list[str], stdin: str = "", check: bool = True, timeout: float = 6
 
 
 def inside(container: str, argv: list[str], stdin: str = "", user: str = "root", check: bool = True):
-    return run(["docker", "exec", "-i", "-u", user, container, *argv], stdin=stdin, check=check)
+    done = docker_exec(container, argv, stdin=stdin, user=user)
+    if check and done.returncode != 0:
+        sys.exit(failure(container, argv, done))
+    return done
 
 
 def molecule(step: str) -> None:

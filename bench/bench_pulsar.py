@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import yaml
 
+from tests.support.containers import bash, failure
 from tests.support.molecule import molecule_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +67,10 @@ def sh(argv: list[str], check: bool = True, capture: bool = True, env: dict | No
 
 
 def dexec(container: str, command: str, check: bool = True) -> str:
-    return sh(["docker", "exec", container, "bash", "-c", command], check=check)
+    done = bash(container, command)
+    if check and done.returncode != 0:
+        sys.exit(failure(container, ["bash", "-c", command], done))
+    return done.stdout
 
 
 def scenario_running() -> bool:
@@ -130,7 +134,7 @@ def start_bare() -> None:
              f"-E PATH={venv}:/usr/bin:/bin {venv}/pulsar-serve {BARE_DIR}/server.ini")  # fmt: skip
     probe = f"/opt/pulsar-client/bin/python -c \"import urllib.request as u; u.urlopen('{BARE}healthz', timeout=3)\""
     for _ in range(60):
-        if subprocess.run(["docker", "exec", GALAXY, "bash", "-c", probe], capture_output=True).returncode == 0:
+        if bash(GALAXY, probe).returncode == 0:
             return
         time.sleep(1)
     sys.exit("error: the bare pulsar-serve did not answer within 60 s")

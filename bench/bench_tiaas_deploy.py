@@ -31,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.containers import bash, failure
 from tests.support.molecule import molecule_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,16 +134,10 @@ def playbook_seconds(output: str) -> float:
 
 
 def dexec(container: str, command: str, stdin: str | None = None) -> str:
-    res = subprocess.run(
-        ["docker", "exec", "-i", container, "bash", "-c", command],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        sys.exit(f"error: {command[:80]} on {container}: {res.stderr[-1500:]}")
-    return res.stdout
+    done = bash(container, command, stdin=stdin or "")
+    if done.returncode != 0:
+        sys.exit(failure(container, ["bash", "-c", command], done))
+    return done.stdout
 
 
 def dashboard_path() -> str:

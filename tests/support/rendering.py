@@ -24,10 +24,10 @@ _HEADER = """
 """
 
 
-def render_role(tmp_path: Path, role: str, tasks: str, variables: dict) -> Path:
+def run_role_tasks(tmp_path: Path, role: str, tasks: str, variables: dict) -> tuple[subprocess.CompletedProcess, Path]:
     """Run ``tasks`` (YAML list items indented four spaces; ``%(role)s``, ``%(root)s`` and ``%(out)s`` are
-    the role's path, the checkout and the output directory) after the role's defaults and vars; return the
-    output directory. Fails the test with the end of Ansible's output when the play fails."""
+    the role's path, the checkout and the output directory) after the role's defaults and vars; return Ansible's
+    completed process and the output directory, whatever the outcome."""
     role_dir = REPO_ROOT / "roles" / role
     out = tmp_path / "out"
     out.mkdir()
@@ -40,5 +40,12 @@ def render_role(tmp_path: Path, role: str, tasks: str, variables: dict) -> Path:
          str(tmp_path / "play.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
+    return res, out
+
+
+def render_role(tmp_path: Path, role: str, tasks: str, variables: dict) -> Path:
+    """``run_role_tasks`` that must succeed: the output directory, or the test fails with the end of Ansible's
+    output."""
+    res, out = run_role_tasks(tmp_path, role, tasks, variables)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     return out

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.support.checkout import REPO_ROOT
-from tests.support.rendering import render_role
+from tests.support.rendering import render_role, run_role_tasks
 
 ROLE = REPO_ROOT / "roles" / "gie_proxy"
 TASKS = """
@@ -286,3 +286,30 @@ def test_galaxy_certificate_reaches_the_wildcard_server(tmp_path):
     http_level = text[: text.index("\nserver {")]
     assert "ssl_certificate /etc/ssl/galaxy.pem;" in http_level
     assert "ssl_certificate_key /etc/ssl/galaxy.key;" in http_level
+
+
+PREFLIGHT = """
+    - ansible.builtin.include_tasks: "%(role)s/tasks/preflight.yml"
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"gie_proxy_path_prefix": "/interactivetool/ep/../x"}, "gie_proxy_path_prefix"),
+        ({"gie_proxy_path_prefix": "interactivetool/ep"}, "gie_proxy_path_prefix"),
+        ({"gie_proxy_legacy_prefix": "/gie proxy"}, "gie_proxy_legacy_prefix"),
+        ({"gie_proxy_legacy_prefix": "/interactivetool/ep/"}, "gie_proxy_legacy_prefix"),
+    ],
+)
+def test_preflight_refuses_bad_url_prefixes_naming_the_variable(tmp_path, variables, named):
+    """Both URL prefixes are judged by the one path pattern in vars/main.yml, each failure naming its variable."""
+    res, _ = run_role_tasks(tmp_path, "gie_proxy", PREFLIGHT, {"nginx_routes_server_name": HOST, **variables})
+    assert res.returncode != 0
+    failed = [line for line in res.stdout.splitlines() if "msg" in line and named in line]
+    assert failed, res.stdout[-3000:]
+
+
+def test_preflight_accepts_the_defaults(tmp_path):
+    res, _ = run_role_tasks(tmp_path, "gie_proxy", PREFLIGHT, {"nginx_routes_server_name": HOST})
+    assert res.returncode == 0, res.stdout[-3000:]

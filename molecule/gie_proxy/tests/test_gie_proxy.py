@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+
+from tests.support.containers import docker_exec
 
 SCENARIO = Path(__file__).resolve().parents[1]
 INVENTORY = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]
@@ -53,10 +54,7 @@ class Site:
 
     # inside the container; secrets go through stdin
     def exec(self, argv: list[str], stdin: str = "", user: str = "root", check: bool = True):
-        done = subprocess.run(
-            ["docker", "exec", "-i", "-u", user, self.name, *argv],
-            input=stdin, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        done = docker_exec(self.name, argv, stdin=stdin, user=user, timeout=120)
         if check:
             assert done.returncode == 0, (argv, done.stdout, done.stderr)
         return done
