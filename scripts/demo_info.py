@@ -20,7 +20,6 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -73,7 +72,8 @@ def host_port(spec: str | int, container_port: int) -> tuple[str, int] | None:
     if len(parts) < 2 or not parts[-1].isdigit() or int(parts[-1]) != container_port or not parts[-2].isdigit():
         return None
     address = parts[0].strip("[]") if len(parts) == 3 else ""
-    if address in ("", "0.0.0.0", "::"):  # noqa: S104 (Docker's "every address": reach it on localhost)
+    # Every address or loopback: the name `localhost` (the demo's server name; TIaaS answers only for its names).
+    if address in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):  # noqa: S104
         address = "localhost"
     elif ":" in address:
         address = f"[{address}]"
@@ -99,23 +99,6 @@ def galaxy_base_url(scenario: dict, platform: str = GALAXY_PLATFORM) -> str:
     )
 
 
-def _find_key(tree: Any, key: str) -> Any:
-    """The first value of `key` anywhere in a nested mapping (None when absent)."""
-    if isinstance(tree, dict):
-        if key in tree and not isinstance(tree[key], dict | list):
-            return tree[key]
-        for value in tree.values():
-            found = _find_key(value, key)
-            if found is not None:
-                return found
-    elif isinstance(tree, list):
-        for value in tree:
-            found = _find_key(value, key)
-            if found is not None:
-                return found
-    return None
-
-
 def tiaas_paths(url_prefix: str | None = None, join_prefix: str | None = None) -> dict[str, str]:
     """URL name -> path, reversed by Django from the app's URL conf with these prefixes (None: the app's default)."""
     environ = {"DJANGO_SETTINGS_MODULE": "tiaas.settings.test"}
@@ -135,16 +118,27 @@ def tiaas_paths(url_prefix: str | None = None, join_prefix: str | None = None) -
     return paths
 
 
-def group_var(scenario: dict, group: str, name: str) -> Any:
-    """A variable of the scenario's inventory for `group` (or `all`), else the repository's group_vars."""
-    groups = ((scenario.get("provisioner") or {}).get("inventory") or {}).get("group_vars") or {}
-    for g in (group, "all"):
-        if name in (groups.get(g) or {}):
-            return groups[g][name]
-    path = REPO / "group_vars" / f"{group}.yml"
-    if path.is_file():
-        return (yaml.safe_load(path.read_text()) or {}).get(name)
-    return None
+def _yaml_files(top: Path, group: str) -> list[Path]:
+    """An inventory's group_vars files for a group, in Ansible's order: <group>.yml, then <group>/* by name."""
+    found = [top / f"{group}{ext}" for ext in (".yml", ".yaml") if (top / f"{group}{ext}").is_file()]
+    if (top / group).is_dir():
+        found += sorted(p for p in (top / group).iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    return found
+
+
+def inventory_vars(scenario_file: Path, scenario: dict, group: str) -> dict:
+    """The variables of `group` as the scenario's inventory sets them (top-level keys; `all` first, then the group):
+    its linked group_vars directory (else the repository's group_vars/), then molecule.yml's own group_vars."""
+    inventory = (scenario.get("provisioner") or {}).get("inventory") or {}
+    linked = (inventory.get("links") or {}).get("group_vars")
+    top = (scenario_file.parent / linked) if linked else REPO / "group_vars"
+    found: dict = {}
+    for g in ("all", group):
+        for path in _yaml_files(top, g):
+            found.update(yaml.safe_load(path.read_text()) or {})
+    for g in ("all", group):
+        found.update((inventory.get("group_vars") or {}).get(g) or {})
+    return found
 
 
 def load_secrets(path: Path) -> dict:
@@ -156,12 +150,14 @@ def load_secrets(path: Path) -> dict:
 def demo_info(scenario_file: Path, secrets_file: Path) -> dict:
     scenario = load_scenario(scenario_file)
     base = galaxy_base_url(scenario)
-    inventory = (scenario.get("provisioner") or {}).get("inventory") or {}
-    paths = tiaas_paths(_find_key(inventory, "url_prefix"), _find_key(inventory, "join_prefix"))
+    galaxy_vars = inventory_vars(scenario_file, scenario, "galaxyservers")
+    tiaas_config = galaxy_vars.get("tiaas_config")
+    tiaas_config = tiaas_config if isinstance(tiaas_config, dict) else {}
+    paths = tiaas_paths(tiaas_config.get("url_prefix"), tiaas_config.get("join_prefix"))
     urls = {"Galaxy": base + "/"}
     urls.update({label: base + paths[name] for name, label in TIAAS_PAGES.items()})
     secrets = load_secrets(secrets_file)
-    tiaas_user = group_var(scenario, "galaxyservers", "tiaas_admin_user")
+    tiaas_user = galaxy_vars.get("tiaas_admin_user")
     if not isinstance(tiaas_user, str) or "{{" in tiaas_user:
         tiaas_user = "admin"
     credentials = {

@@ -54,8 +54,10 @@ def run(*args, env=None):
     [
         (["8443:443", "8080:80"], "https://localhost:8443"),
         (["0.0.0.0:9443:443/tcp"], "https://localhost:9443"),
-        (["127.0.0.1:8443:443"], "https://127.0.0.1:8443"),
-        (["[::1]:8443:443"], "https://[::1]:8443"),
+        (["127.0.0.1:8443:443"], "https://localhost:8443"),
+        (["[::1]:8443:443"], "https://localhost:8443"),
+        (["10.0.0.5:8443:443"], "https://10.0.0.5:8443"),
+        (["[2001:db8::5]:8443:443"], "https://[2001:db8::5]:8443"),
         (["8080:80"], "http://localhost:8080"),
         (["443:443"], "https://localhost"),
         (["8443:443/udp", "8080:80"], "http://localhost:8080"),
@@ -156,3 +158,24 @@ def test_recap_missing_is_an_error(tmp_path):
     log.write_text("ERROR! the playbook could not be found\n")
     done = run("--recap", log)
     assert done.returncode == 1 and done.stderr.startswith("error:") and "no PLAY RECAP" in done.stderr
+
+
+def test_variables_from_the_scenarios_linked_inventory(tmp_path):
+    """A scenario that links its group_vars directory (as `full` does): files in Ansible's order, molecule.yml last."""
+    top = tmp_path / "inventory" / "group_vars"
+    (top / "galaxyservers").mkdir(parents=True)
+    (top / "all.yml").write_text("tiaas_admin_user: from-all\n")
+    (top / "galaxyservers" / "10-reference.yml").write_text("tiaas_admin_user: reference\ntiaas_config: {}\n")
+    (top / "galaxyservers" / "20-scenario.yml").write_text("tiaas_config: {url_prefix: courses/}\n")
+    path = tmp_path / "molecule.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "platforms": [{"name": "gxops-full-galaxy", "published_ports": ["127.0.0.1:8443:443"]}],
+                "provisioner": {"inventory": {"links": {"group_vars": "inventory/group_vars/"}}},
+            }
+        )
+    )
+    info = json.loads(run("--json", "--scenario", path, "--secrets", secrets(tmp_path)).stdout)
+    assert info["urls"]["TIaaS: calendar"] == "https://localhost:8443/courses/calendar/"
+    assert info["credentials"]["TIaaS admin"]["user"] == "reference"
