@@ -12,19 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
-import urllib3
 
 from tests.support import screenshots
 from tests.support.checkout import REPO_ROOT
 
 # The demo's certificate is self-signed.
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 DEMO_TRAINING = "demo-101"
 # Two weeks ahead: no late request (the service's late_request_days, default 10).
 START = dt.date.today() + dt.timedelta(days=14)
@@ -50,6 +50,13 @@ def shots_dir(tmp_path_factory):
 
 def get(url: str, session: requests.Session | None = None) -> requests.Response:
     return (session or requests).get(url, verify=False, allow_redirects=False, timeout=60)
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of a Django form."""
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found[1]
 
 
 def test_every_printed_url_answers_from_the_host(info):
@@ -85,7 +92,7 @@ def test_printed_credentials_log_in(info):
         data={
             "username": creds["TIaaS admin"]["user"],
             "password": creds["TIaaS admin"]["password"],
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "csrfmiddlewaretoken": csrf_token(form.text),
             "next": urlsplit(admin).path,
         },
         headers={"Referer": login},
