@@ -38,6 +38,7 @@ from tests.support.molecule import molecule_env
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "full"
 GALAXY = f"gxops-{SCENARIO}-galaxy"
+DB = f"gxops-{SCENARIO}-db"
 TRAINING_DESTINATION = "training_pulsar"
 DEFAULT_DESTINATION = "local"
 TOOL = "galaxyops_where"  # molecule/_shared/galaxy_server.yml: prints where it ran
@@ -127,7 +128,7 @@ def follow_job(galaxy, session: requests.Session, job_id: str, timeout: float = 
     start = time.monotonic()
     seen: dict = {}
     while time.monotonic() - start < timeout:
-        state = session.get(f"{galaxy.base_url}/api/jobs/{job_id}", verify=False, timeout=60).json()["state"]
+        state = galaxy.job(job_id, session)["state"]
         now = time.monotonic() - start
         if state in ("running", "ok") and "running" not in seen:
             seen["running"] = now
@@ -190,7 +191,7 @@ def main() -> int:
 
     info = demo_info()
     secrets = yaml.safe_load(Path(info["secrets_file"]).read_text())
-    galaxy = Galaxy(info["base_url"], api_key=secrets["galaxy_bootstrap_api_key"], verify=False)
+    galaxy = Galaxy(info["base_url"], api_key=secrets["galaxy_bootstrap_api_key"], verify=False, db_container=DB)
     identifier = f"bench-{uuid.uuid4().hex[:6]}"
     approved_training(identifier)
     trained = user_job(galaxy, info["base_url"], info["join_url"].replace("IDENTIFIER", identifier))
