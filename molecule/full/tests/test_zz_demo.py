@@ -120,7 +120,7 @@ def request_training(page, new_url: str) -> None:
     """The request form filled in as an instructor would."""
     page.goto(new_url)
     page.fill("#id_name", "Ada Instructor")
-    page.fill("#id_email", "ada@example.org")
+    page.fill("#id_email", "demo-instructor@example.org")
     page.fill("#id_title", "Galaxy for beginners")
     page.fill("#id_description", "Two days of Galaxy: uploads, tools, workflows.")
     page.fill("#id_start", START.isoformat())
