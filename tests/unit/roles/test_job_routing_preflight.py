@@ -8,6 +8,7 @@ import yaml
 
 from tests.support.checkout import REPO_ROOT
 from tests.support.rendering import run_role_tasks
+from tests.unit.test_site_playbook import failure_messages
 
 PREFLIGHT = """
     - ansible.builtin.include_tasks: "%(role)s/tasks/preflight.yml"
@@ -42,20 +43,6 @@ def with_token(token) -> dict:
 def refused_tokens() -> list[str]:
     """The pulsar role's list, its one home."""
     return yaml.safe_load((REPO_ROOT / "roles/pulsar/vars/main.yml").read_text())["_pulsar_refused_tokens"]
-
-
-def failure_messages(stdout: str) -> list[str]:
-    """The failure reports (from `fatal:` or `failed:` to the next task or the recap), whitespace collapsed."""
-    reports, current = [], None
-    for line in stdout.splitlines():
-        if line.startswith(("fatal:", "failed:")):
-            current = [line]
-            reports.append(current)
-        elif line.startswith(("TASK [", "PLAY RECAP", "NO MORE HOSTS")):
-            current = None
-        elif current is not None:
-            current.append(line)
-    return [" ".join(" ".join(report).split()) for report in reports]
 
 
 def test_preflight_accepts_a_good_configuration(tmp_path):
