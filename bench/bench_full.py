@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -171,6 +172,11 @@ def main() -> int:
     parser.add_argument("--reruns", type=int, default=1, help="idempotent re-runs (the median is the figure)")
     opts = parser.parse_args()
     from tests.support.galaxy_api import Galaxy
+
+    # requests prefers a CA bundle named in the environment over a session's verify=False (psf/requests#3829); the
+    # demo's certificate is self-signed.
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        os.environ.pop(name, None)
 
     up = containers()
     converge = None
