@@ -23,7 +23,9 @@ FULL = ("gxops-full-db", "gxops-full-galaxy")
 MOLECULE = r"""#!/bin/bash
 echo "$*" >>"$FAKE_CALLS"
 case $1 in
-  create) printf '%s\n' gxops-full-db gxops-full-galaxy >"$FAKE_CONTAINERS" ;;
+  create)
+    printf '%s\n' gxops-full-db gxops-full-galaxy >"$FAKE_CONTAINERS"
+    echo $((1 + $(cat "$FAKE_GENERATION"))) >"$FAKE_GENERATION" ;;
   prepare)
     mkdir -p "$GALAXYOPS_CACHE_DIR/full"
     printf 'galaxy_admin_email: admin@example.org\ngalaxy_admin_password: g-pass\nvault_tiaas_admin_pass: t-pass\n' \
@@ -42,7 +44,10 @@ esac
 DOCKER = r"""#!/bin/bash
 case $1 in
   info) echo 27.0 ;;
-  ps) [[ "$*" == *status=exited* ]] || cat "$FAKE_CONTAINERS" ;;
+  ps) [[ "$*" == *status=exited* ]] && exit 0
+      # IDs: a new generation of containers (a create) has new ones.
+      if [[ "$*" == *.ID* ]]; then sed "s/^/id-$(cat "$FAKE_GENERATION")-/" "$FAKE_CONTAINERS"
+      else cat "$FAKE_CONTAINERS"; fi ;;
   *) echo "docker $*" >>"$FAKE_CALLS" ;;
 esac
 """
@@ -79,9 +84,11 @@ class Checkout:
         for name, text in (("molecule", MOLECULE), ("docker", DOCKER), ("python", python)):
             (venv / "bin" / name).write_text(text)
             (venv / "bin" / name).chmod(0o755)
-        self.calls, self.containers, self.order, self.changed = (root / n for n in ("calls", "ps", "order", "changed"))
+        names = ("calls", "ps", "order", "changed", "generation")
+        self.calls, self.containers, self.order, self.changed, self.generation = (root / n for n in names)
         for f in (self.calls, self.containers, self.order):
             f.write_text("")
+        self.generation.write_text("0\n")
         self.changed.write_text("7\n")
         self.env = {
             **os.environ,
@@ -92,6 +99,7 @@ class Checkout:
             "FAKE_CONTAINERS": str(self.containers),
             "FAKE_ORDER": str(self.order),
             "FAKE_CHANGED": str(self.changed),
+            "FAKE_GENERATION": str(self.generation),
         }
         self.env.pop("MOLECULE_SCENARIOS", None)
 
@@ -140,6 +148,16 @@ def test_demo_leaves_containers_it_did_not_create_alone(checkout):
     line = one_error(checkout.harness("demo_up"))
     assert "this checkout's 'make demo' did not create them" in line and "gxops-full-galaxy" in line
     assert checkout.molecule_calls() == []
+
+
+def test_demo_leaves_containers_recreated_by_someone_else_alone(checkout):
+    """Same names, other containers: a `molecule test -s full` destroyed the demo's and made its own."""
+    assert checkout.harness("demo_up").returncode == 0
+    checkout.generation.write_text("7\n")
+    line = one_error(checkout.harness("demo_up"))
+    assert "this checkout's 'make demo' did not create them" in line
+    assert checkout.molecule_calls() == []
+    assert "would destroy" not in one_error(checkout.harness("molecule"))
 
 
 def test_demo_down_is_idempotent(checkout):
