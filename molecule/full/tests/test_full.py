@@ -24,6 +24,7 @@ import requests
 import testinfra
 import urllib3
 import yaml
+
 from tests.support.galaxy_api import Galaxy
 
 SCENARIO = Path(__file__).resolve().parents[1]
