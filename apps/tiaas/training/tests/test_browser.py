@@ -3,53 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
+from tests.support import screenshots
 from training.links import status_key
 from training.models import Training
 from training.tests import ARTIFACTS, galaxydb
 from training.tests.server import SECRET_KEY, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed (requirements/apt-tiaas.txt)")
-    from playwright.sync_api import sync_playwright
-
     # Playwright's sync API keeps an event loop in this thread; the ORM calls here are plain synchronous ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        yield page, context, errors
-        context.close()
-        browser.close()
+    errors: list[str] = []
+    try:
+        with screenshots.chromium() as browser:
+            page = screenshots.new_page(browser, errors)
+            yield page, page.context, errors
+    except screenshots.ChromiumMissing as exc:
+        pytest.fail(str(exc))
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
+    screenshots.screenshot(page, ARTIFACTS / f"browser-{name}.png")
 
 
 def test_request_approve_join_dashboard(pg_cluster, django_user_model, browser_page):
@@ -105,10 +87,9 @@ def test_request_approve_join_dashboard(pg_cluster, django_user_model, browser_p
 
         # 3. a participant, logged in to Galaxy, joins
         uid, cookie = rows.login("ada-lovelace-42")
-        participant = context.browser.new_context(viewport={"width": 1280, "height": 900})
+        p2 = screenshots.new_page(context.browser, console_errors)
+        participant = p2.context
         participant.add_cookies([{"name": "galaxysession", "value": cookie, "url": base}])
-        p2 = participant.new_page()
-        p2.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
         p2.goto(base + "/join-training/browser-101/")
         shot(p2, "05-join")
         p2.click("#join-button")
@@ -127,9 +108,8 @@ def test_request_approve_join_dashboard(pg_cluster, django_user_model, browser_p
         # 4. the instructor opens the dashboard link from the approval mail
         with override_settings(SECRET_KEY=SECRET_KEY):
             key = status_key(t)
-        instructor = context.browser.new_context(viewport={"width": 1280, "height": 900})
-        p3 = instructor.new_page()
-        p3.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        p3 = screenshots.new_page(context.browser, console_errors)
+        instructor = p3.context
         p3.goto(f"{base}/join-training/browser-101/status/?key={key}")
         assert p3.inner_text("#member-count") == "1"
         assert p3.inner_text("#job-total") == "4"
