@@ -52,6 +52,15 @@ def parse_where(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
+class _Session(requests.Session):
+    """A session whose own ``verify`` wins: requests otherwise prefers ``REQUESTS_CA_BUNDLE`` from the environment
+    over a session's ``verify=False`` (psf/requests#3829), and nginx's self-signed certificate then fails."""
+
+    def request(self, method, url, **kwargs):  # noqa: ANN001, ANN003, ANN201 - requests' own signature
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, **kwargs)
+
+
 class Galaxy:
     """One Galaxy server: ``base_url`` without a trailing slash or with; ``api_key`` for the admin calls."""
 
@@ -69,7 +78,7 @@ class Galaxy:
         self.timeout = timeout
         self.db_container = db_container
         self.db_name = db_name
-        self.admin = requests.Session()
+        self.admin = _Session()
         self.admin.verify = verify
         if api_key:
             self.admin.headers["x-api-key"] = api_key
@@ -80,7 +89,7 @@ class Galaxy:
 
     def new_session(self) -> requests.Session:
         """An anonymous browser-like session (no cookie yet) with this server's TLS setting."""
-        session = requests.Session()
+        session = _Session()
         session.verify = self.verify
         return session
 

@@ -246,7 +246,6 @@ def test_galaxy_settings_match_the_routes(default):
             "interactivetools_base_path": "/",
             "interactivetools_proxy_host": HOST,
             "interactivetools_upstream_proxy": True,
-            "interactivetools_shorten_url": False,
         },
         "gravity": {"gx_it_proxy": {"enable": False}},
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import os
 import re
 import shlex
 import time
@@ -52,10 +51,6 @@ IDENTIFIER = "full-" + uuid.uuid4().hex[:8]
 API = Galaxy(BASE, api_key=SECRETS["galaxy_bootstrap_api_key"], verify=False, db_container=ALL["full_db_host"])
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-# requests prefers a CA bundle named in the environment over a session's verify=False (psf/requests#3829): nginx's
-# certificate here is self-signed, so the sessions' setting must win.
-for _name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-    os.environ.pop(_name, None)
 
 # What the tests found, for the later tests (file order).
 FLOW: dict = {}
