@@ -103,13 +103,17 @@ def assert_stopped_early_naming(res: subprocess.CompletedProcess, variable: str)
     assert "Traceback" not in output
 
 
-def test_syntax_check():
+@pytest.mark.parametrize("playbook", [str(PLAYBOOK), "galaxyops.infrastructure.galaxy"])
+def test_playbook_loads_by_path_and_by_collection_name(playbook):
+    """The file, and the same playbook by its collection name (as an installed collection's users run it)."""
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ensure_collection_link())}
     res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(PLAYBOOK)],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        [str(Path(sys.executable).parent / "ansible-playbook"), "--list-tasks", "-i", "localhost,",
+         playbook],
+        capture_output=True, text=True, timeout=120, env=env, check=False, cwd="/",
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
+    assert "play #1 (dbservers:pulsar_brokers:pulsarservers:galaxyservers): Check the configuration" in res.stdout
 
 
 def test_first_play_checks_every_group_before_the_others():
