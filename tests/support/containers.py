@@ -10,6 +10,10 @@ from __future__ import annotations
 import subprocess
 
 
+class CommandFailed(RuntimeError):
+    """A command in a container exited non-zero; the message is ``failure()``'s."""
+
+
 def docker_exec(
     container: str, argv: list[str], stdin: str = "", user: str = "root", timeout: float = 600
 ) -> subprocess.CompletedProcess:
@@ -28,3 +32,17 @@ def bash(container: str, script: str, stdin: str = "", user: str = "root", timeo
 def failure(container: str, argv: list[str], done: subprocess.CompletedProcess) -> str:
     """One message for a failed command: where, what (its first words) and the end of its error output."""
     return f"error: {' '.join(argv)[:80]} on {container} failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}"
+
+
+def psql(container: str, database: str, sql: str, **params: object) -> str:
+    """Run SQL as postgres on a database container; its unaligned, tuples-only output, stripped.
+
+    Values go in as psql variables (``-v name=value``, referenced as ``:'name'`` in the SQL, quoted by psql), the SQL
+    on stdin: nothing is spliced into the statement. A failure raises CommandFailed with psql's message.
+    """
+    variables = [arg for name, value in params.items() for arg in ("-v", f"{name}={value}")]
+    argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", *variables, "-d", database]
+    done = docker_exec(container, argv, stdin=sql + "\n", user="postgres", timeout=120)
+    if done.returncode != 0:
+        raise CommandFailed(failure(container, argv, done))
+    return done.stdout.strip()

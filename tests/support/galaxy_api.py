@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from tests.support.containers import docker_exec
+from tests.support.containers import CommandFailed, psql
 
 TERMINAL_STATES = frozenset({"ok", "error", "deleted", "failed", "skipped"})
 # The test tool of molecule/_shared/galaxy_server.yml (templates/galaxy_tools/galaxyops_where.xml).
@@ -263,14 +263,8 @@ class Galaxy:
         database in ``db_container``; None until Galaxy has mapped the job."""
         if not self.db_container:
             raise GalaxyError("job_destination_id needs db_container: the container of Galaxy's database")
-        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-v", f"job_id={self.decode_id(job_id)}"]
-        done = docker_exec(
-            self.db_container,
-            [*argv, "-d", self.db_name],
-            stdin="SELECT destination_id FROM job WHERE id = :'job_id';\n",
-            user="postgres",
-            timeout=60,
-        )
-        if done.returncode != 0:
-            raise GalaxyError(f"reading job {job_id}'s destination id in {self.db_container}: {done.stderr.strip()}")
-        return done.stdout.strip() or None
+        sql = "SELECT destination_id FROM job WHERE id = :'job_id';"
+        try:
+            return psql(self.db_container, self.db_name, sql, job_id=self.decode_id(job_id)) or None
+        except CommandFailed as error:
+            raise GalaxyError(f"reading job {job_id}'s destination id: {error}") from None

@@ -24,7 +24,9 @@ import testinfra
 import urllib3
 import yaml
 
+from tests.support import containers
 from tests.support.galaxy_api import Galaxy
+from tests.support.tiaas_http import NginxClient
 
 SCENARIO = Path(__file__).resolve().parents[1]
 ROOT = SCENARIO.parents[1]
@@ -36,7 +38,6 @@ PULSAR_VARS = yaml.safe_load((GROUP_VARS / "pulsarservers" / "20-full.yml").read
 
 HOSTNAME = ALL["galaxy_server_name"]
 BASE = f"https://{ALL['full_galaxy_address']}"
-ORIGIN = f"https://{HOSTNAME}"
 TOOL = "galaxyops_where"
 RULE_TOOL = GALAXY_VARS["full_rule_tool_id"]
 # The reference configuration trains on the first Pulsar endpoint, named here after the destination.
@@ -44,7 +45,6 @@ TRAINING_DESTINATION = PULSAR_VARS["pulsar_endpoint_name"]
 
 testinfra_hosts = [f"docker://{ALL['full_galaxy_host']}"]
 GALAXY = testinfra.get_host(f"docker://{ALL['full_galaxy_host']}")
-DB = testinfra.get_host(f"docker://{ALL['full_db_host']}")
 PULSAR = testinfra.get_host(f"docker://{ALL['full_pulsar_host']}")
 TODAY = dt.date.today()
 IDENTIFIER = "full-" + uuid.uuid4().hex[:8]
@@ -56,36 +56,16 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 FLOW: dict = {}
 
 
-class Tiaas(requests.Session):
+class Tiaas(NginxClient):
     """Requests to TIaaS through nginx, as the browser of a user of Galaxy's host name."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.verify = False
-        self.headers.update({"Host": HOSTNAME})
-
-    def request(self, method, path, **kw):
-        headers = kw.pop("headers", {}) or {}
-        if method.upper() == "POST":
-            headers.setdefault("Origin", ORIGIN)
-            headers.setdefault("Referer", ORIGIN + path)
-        kw.setdefault("allow_redirects", False)
-        kw["verify"] = False
-        kw.setdefault("timeout", 30)
-        return super().request(method, BASE + path, headers=headers, **kw)
-
-    def csrf(self, path: str) -> str:
-        page = self.get(path)
-        assert page.status_code == 200, (path, page.status_code, page.text[:500])
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        super().__init__(BASE, HOSTNAME)
 
 
-def psql(database: str, sql: str, **params: str) -> str:
+def psql(database: str, sql: str, **params: object) -> str:
     """Run SQL on the database host; values go in as psql variables (:'name'), quoted by psql."""
-    variables = " ".join(f"-v {name}={shlex.quote(str(value))}" for name, value in params.items())
-    out = DB.run(f"runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -d {database} {variables} <<'SQL'\n{sql}\nSQL")
-    assert out.rc == 0, out.stderr
-    return out.stdout.strip()
+    return containers.psql(ALL["full_db_host"], database, sql, **params)
 
 
 def where(job_id: str, session: requests.Session) -> dict:

@@ -18,11 +18,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 import testinfra
-import urllib3
 import yaml
 from galaxy.security.idencoding import IdEncodingHelper
+
+from tests.support import containers
+from tests.support.tiaas_http import NginxClient
 
 SCENARIO = Path(__file__).resolve().parents[1]
 INVENTORY = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]
@@ -30,40 +31,18 @@ ALL = INVENTORY["group_vars"]["all"]
 SECRETS = ALL["scenario_secrets"]
 HOSTNAME = ALL["scenario_galaxy_host"]
 BASE = f"https://{ALL['scenario_galaxy_address']}"
-ORIGIN = f"https://{HOSTNAME}"
 
 testinfra_hosts = [f"docker://{HOSTNAME}"]
 GALAXY = testinfra.get_host(f"docker://{HOSTNAME}")
-DB = testinfra.get_host(f"docker://{ALL['scenario_db_host']}")
 TODAY = dt.date.today()
 IDENTIFIER = "mol-" + uuid.uuid4().hex[:8]
 
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-
-class Client(requests.Session):
+class Client(NginxClient):
     """Requests to nginx by address, as the browser of a user of Galaxy's host name."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.verify = False
-        self.headers.update({"Host": HOSTNAME})
-
-    def request(self, method, path, **kw):
-        headers = kw.pop("headers", {}) or {}
-        if method.upper() == "POST":
-            headers.setdefault("Origin", ORIGIN)
-            headers.setdefault("Referer", ORIGIN + path)
-        kw.setdefault("allow_redirects", False)
-        # Per request: a REQUESTS_CA_BUNDLE in the environment would win over the session's verify.
-        kw["verify"] = False
-        kw.setdefault("timeout", 30)
-        return super().request(method, BASE + path, headers=headers, **kw)
-
-    def csrf(self, path: str) -> str:
-        page = self.get(path)
-        assert page.status_code == 200, (path, page.status_code, page.text[:500])
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        super().__init__(BASE, HOSTNAME)
 
 
 def journal(unit: str, lines: int = 40) -> str:
@@ -72,10 +51,7 @@ def journal(unit: str, lines: int = 40) -> str:
 
 def psql(sql: str, **params: str) -> str:
     """Run SQL on Galaxy's database; values go in as psql variables (:'name'), quoted by psql."""
-    variables = " ".join(f"-v {name}={shlex.quote(value)}" for name, value in params.items())
-    out = DB.run(f"runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -d galaxy {variables} <<'SQL'\n{sql}\nSQL")
-    assert out.rc == 0, out.stderr
-    return out.stdout.strip()
+    return containers.psql(ALL["scenario_db_host"], "galaxy", sql, **params)
 
 
 @pytest.fixture(scope="module")
