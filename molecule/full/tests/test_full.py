@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
 import re
 import shlex
 import time
@@ -119,17 +118,7 @@ def new_galaxy_user() -> tuple[dict, requests.Session]:
 @pytest.fixture(scope="module")
 def admin() -> Tiaas:
     client = Tiaas()
-    token = client.csrf("/tiaas/admin/login/")
-    answer = client.post(
-        "/tiaas/admin/login/",
-        data={
-            "csrfmiddlewaretoken": token,
-            "username": "admin",
-            "password": SECRETS["vault_tiaas_admin_pass"],
-            "next": "/tiaas/admin/",
-        },
-    )
-    assert answer.status_code == 302 and answer.headers["Location"] == "/tiaas/admin/", answer.text[:500]
+    client.admin_login("admin", SECRETS["vault_tiaas_admin_pass"])
     return client
 
 
@@ -153,47 +142,17 @@ def test_job_conf_sends_the_rule_tool_to_the_dynamic_rule():
 
 
 def test_1_request_a_training():
-    client = Tiaas()
-    token = client.csrf("/tiaas/new/")
-    form = {
-        "csrfmiddlewaretoken": token,
-        "name": "Ada Instructor",
-        "email": "ada@example.org",
-        "title": "Galaxy admin training",
-        "description": "The whole stack, through nginx.",
-        "start": TODAY.isoformat(),
-        "end": (TODAY + dt.timedelta(days=1)).isoformat(),
-        "website": "https://example.org/course",
-        "location": ["DE"],
-        "use_gtn": "on",
-        "gtn_links": "https://training.galaxyproject.org/topics/admin/",
-        "non_gtn_links": "",
-        "attendance": "20",
-        "training_identifier": IDENTIFIER,
-        "advertise": "on",
-        "other_requests": "",
-        "late_request_acknowledged": "on",
-        "late_reason": "The scenario runs today.",
-    }
-    answer = client.post("/tiaas/new/", data=form)
-    assert answer.status_code == 302 and answer.headers["Location"].endswith("/tiaas/thanks/"), answer.text[:2000]
+    Tiaas().request_training(
+        IDENTIFIER,
+        TODAY,
+        title="Galaxy admin training",
+        description="The whole stack, through nginx.",
+        gtn_links="https://training.galaxyproject.org/topics/admin/",
+    )
 
 
 def test_2_approve_it_as_admin(admin):
-    listing = admin.get("/tiaas/admin/training/training/", params={"q": IDENTIFIER})
-    pk = re.search(r'name="_selected_action" value="(\d+)"', listing.text).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', listing.text).group(1)
-    answer = admin.post(
-        "/tiaas/admin/training/training/",
-        data={"csrfmiddlewaretoken": token, "action": "approve", "_selected_action": pk, "index": "0"},
-    )
-    assert answer.status_code == 302, answer.text[:1000]
-    page = html.unescape(admin.get(f"/tiaas/admin/training/training/{pk}/change/").text)
-    links = re.findall(r'href="([^"]*/status/\?key=[^"]+)"', page) or re.findall(
-        r'(https?://[^\s"<]*/status/\?key=[0-9a-f]+)', page
-    )
-    assert links, page[:3000]
-    FLOW["dashboard"] = re.sub(r"^https?://[^/]+", "", links[0])
+    FLOW["dashboard"] = admin.approve(IDENTIFIER)
 
 
 def test_3_a_galaxy_user_logs_in_to_galaxy():

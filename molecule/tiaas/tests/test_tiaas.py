@@ -10,7 +10,6 @@ secrets come from molecule.yml, their one home. Tests run in file order and shar
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import re
 import shlex
@@ -57,17 +56,7 @@ def psql(sql: str, **params: str) -> str:
 @pytest.fixture(scope="module")
 def admin() -> Client:
     client = Client()
-    token = client.csrf("/tiaas/admin/login/")
-    answer = client.post(
-        "/tiaas/admin/login/",
-        data={
-            "csrfmiddlewaretoken": token,
-            "username": "admin",
-            "password": SECRETS["admin_pass"],
-            "next": "/tiaas/admin/",
-        },
-    )
-    assert answer.status_code == 302 and answer.headers["Location"] == "/tiaas/admin/", answer.text[:500]
+    client.admin_login("admin", SECRETS["admin_pass"])
     return client
 
 
@@ -126,30 +115,7 @@ def test_timers_are_listed_and_their_commands_run_cleanly(unit, summary):
 
 
 def test_request_form_submit_and_find_it_in_the_admin(admin):
-    client = Client()
-    token = client.csrf("/tiaas/new/")
-    form = {
-        "csrfmiddlewaretoken": token,
-        "name": "Ada Instructor",
-        "email": "ada@example.org",
-        "title": "Molecule training",
-        "description": "Galaxy through nginx.",
-        "start": TODAY.isoformat(),
-        "end": (TODAY + dt.timedelta(days=1)).isoformat(),
-        "website": "https://example.org/course",
-        "location": ["DE"],
-        "use_gtn": "on",
-        "gtn_links": "https://training.galaxyproject.org/topics/introduction/",
-        "non_gtn_links": "",
-        "attendance": "20",
-        "training_identifier": IDENTIFIER,
-        "advertise": "on",
-        "other_requests": "",
-        "late_request_acknowledged": "on",
-        "late_reason": "The scenario runs today.",
-    }
-    answer = client.post("/tiaas/new/", data=form)
-    assert answer.status_code == 302 and answer.headers["Location"].endswith("/tiaas/thanks/"), answer.text[:2000]
+    Client().request_training(IDENTIFIER, TODAY, title="Molecule training")
     listing = admin.get("/tiaas/admin/training/training/", params={"q": IDENTIFIER})
     assert listing.status_code == 200 and IDENTIFIER in listing.text
 
@@ -163,27 +129,9 @@ def test_admin_login_with_a_wrong_password_fails():
     assert answer.status_code == 200 and "sessionid" not in "".join(client.cookies.keys())
 
 
-def approve(admin: Client) -> str:
-    """Approve the scenario's training in the admin; returns its dashboard link (with key) from the admin page."""
-    listing = admin.get("/tiaas/admin/training/training/", params={"q": IDENTIFIER})
-    pk = re.search(r'name="_selected_action" value="(\d+)"', listing.text).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', listing.text).group(1)
-    answer = admin.post(
-        "/tiaas/admin/training/training/",
-        data={"csrfmiddlewaretoken": token, "action": "approve", "_selected_action": pk, "index": "0"},
-    )
-    assert answer.status_code == 302, answer.text[:1000]
-    page = admin.get(f"/tiaas/admin/training/training/{pk}/change/")
-    links = re.findall(r'href="([^"]*/status/\?key=[^"]+)"', html.unescape(page.text)) or re.findall(
-        r'(https?://[^\s"<]*/status/\?key=[0-9a-f]+)', html.unescape(page.text)
-    )
-    assert links, page.text[:3000]
-    return links[0]
-
-
 @pytest.fixture(scope="module")
 def dashboard_link(admin) -> str:
-    return approve(admin)
+    return admin.approve(IDENTIFIER)
 
 
 def test_stats_calendar_and_ical(dashboard_link):
@@ -239,7 +187,7 @@ def test_join_with_a_real_galaxy_cookie(dashboard_link):
 
 
 def test_status_dashboard_with_its_key(dashboard_link):
-    path = re.sub(r"^https?://[^/]+", "", dashboard_link)
+    path = dashboard_link
     client = Client()
     board = client.get(path)
     assert board.status_code == 200 and re.search(r'id="member-count">\s*[1-9]', board.text), board.text[:1000]
