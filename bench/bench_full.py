@@ -34,7 +34,7 @@ import urllib3
 import yaml
 
 from tests.support.containers import bash, failure
-from tests.support.molecule import molecule_env
+from tests.support.molecule import molecule_step, playbook_seconds, recap_changed
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "full"
@@ -51,34 +51,7 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 def molecule(step: str) -> tuple[float, str]:
     """Run one molecule step on the scenario; (wall seconds, its output). Exits with the log's name on failure."""
-    log = REPO / ".cache" / "logs" / f"bench-full-{step}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    res = subprocess.run(
-        ["molecule", step, "-s", SCENARIO], cwd=REPO, env=molecule_env(SCENARIO),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    seconds = time.monotonic() - start
-    log.write_text(res.stdout + res.stderr)
-    if res.returncode != 0:
-        sys.exit(f"error: molecule {step} -s {SCENARIO} failed after {seconds:.0f}s (see {log})")
-    print(f"[timing] molecule {step}: {seconds:.0f}s", flush=True)
-    return seconds, res.stdout + res.stderr
-
-
-def recap(output: str) -> dict[str, int]:
-    """changed= per host from the last PLAY RECAP."""
-    block = output.rsplit("PLAY RECAP", 1)[-1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", block, re.M)}
-
-
-def playbook_seconds(output: str) -> float:
-    """The playbook's own elapsed time (profile_tasks' last timestamp line); 0 when absent."""
-    stamps = re.findall(r"\(\d+:\d+:[\d.]+\)\s+(\d+):(\d+):([\d.]+)", output)
-    if not stamps:
-        return 0.0
-    h, m, s = stamps[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
+    return molecule_step(SCENARIO, step, "bench-full")
 
 
 def containers() -> list[str]:
@@ -207,7 +180,7 @@ def main() -> int:
     print(f"Whole stack (Molecule scenario {SCENARIO}: gxops-{SCENARIO}-db, -galaxy, -pulsar; playbooks/galaxy.yml)")
     if converge:
         wall, out = converge
-        changed = ", ".join(f"{h}={n}" for h, n in sorted(recap(out).items()))
+        changed = ", ".join(f"{h}={n}" for h, n in sorted(recap_changed(out).items()))
         print(
             f"  converge from fresh, prepared containers  {wall:6.1f} s wall ({playbook_seconds(out):.1f} s playbook)"
             f" = {wall / CONVERGE_GOAL:.2f} of the 10 min goal; changed: {changed}"
@@ -217,7 +190,7 @@ def main() -> int:
     wall = walls[len(walls) // 2]
     worst: dict[str, int] = {}
     for _, out in reruns:
-        for host, count in recap(out).items():
+        for host, count in recap_changed(out).items():
             worst[host] = max(worst.get(host, 0), count)
     median = f" (median of {len(reruns)})" if len(reruns) > 1 else ""
     book = playbook_seconds(reruns[len(reruns) // 2][1])

@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from tests.support.containers import bash, failure
-from tests.support.molecule import molecule_env
+from tests.support.molecule import molecule_step, playbook_seconds, recap_changed
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "molecule" / "tiaas" / "molecule.yml"
@@ -100,37 +97,8 @@ SELECT now() - (n % 120) * interval '1 minute', now(), u.id,
 
 
 def molecule(step: str) -> tuple[float, str]:
-    """Run one molecule step; returns (wall seconds, its output)."""
-    log = REPO / ".cache" / "logs" / f"bench-tiaas-{step}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    res = subprocess.run(
-        ["molecule", step, "-s", "tiaas"],
-        cwd=REPO,
-        env=molecule_env("tiaas"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - start
-    log.write_text(res.stdout + res.stderr)
-    if res.returncode != 0:
-        sys.exit(f"error: molecule {step} -s tiaas failed (see {log})")
-    print(f"[timing] molecule {step}: {seconds:.0f}s", flush=True)
-    return seconds, res.stdout + res.stderr
-
-
-def recap(output: str) -> dict[str, int]:
-    """changed= per host from the last PLAY RECAP."""
-    block = output.rsplit("PLAY RECAP", 1)[-1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", block, re.M)}
-
-
-def playbook_seconds(output: str) -> float:
-    """The playbook's own elapsed time (profile_tasks' last timestamp line)."""
-    stamps = re.findall(r"\(\d+:\d+:[\d.]+\)\s+(\d+):(\d+):([\d.]+)", output)
-    h, m, s = stamps[-1]
-    return int(h) * 3600 + int(m) * 60 + float(s)
+    """Run one molecule step on the scenario; (wall seconds, its output). Exits with the log's name on failure."""
+    return molecule_step("tiaas", step, "bench-tiaas")
 
 
 def dexec(container: str, command: str, stdin: str | None = None) -> str:
@@ -186,7 +154,7 @@ def main() -> int:
     reruns = [molecule("converge") for _ in range(max(1, opts.reruns))]
     changed: dict[str, int] = {}
     for _, out in reruns:
-        for host, count in recap(out).items():
+        for host, count in recap_changed(out).items():
             changed[host] = max(changed.get(host, 0), count)
     rerun_walls = sorted(wall for wall, _ in reruns)
     rerun_books = sorted(playbook_seconds(out) for _, out in reruns)

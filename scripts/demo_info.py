@@ -17,7 +17,6 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -34,10 +33,6 @@ TIAAS_PAGES = {
     "calendar": "TIaaS: calendar",
 }
 
-_RECAP_HOST = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)"
-)
-
 
 def _sibling(name: str):
     """A module of scripts/ (they are scripts, not a package)."""
@@ -49,6 +44,8 @@ def _sibling(name: str):
 
 # ${VAR} and ${VAR:-default} interpolated as Molecule does: one home, the apt archives' reader.
 interpolate = _sibling("molecule_apt_archives").interpolate
+# host -> (changed, failed) of the last PLAY RECAP: one home, the check-mode judge.
+recap = _sibling("molecule_check_recap").last_recap
 
 
 class DemoError(Exception):
@@ -171,20 +168,6 @@ def demo_info(scenario_file: Path, secrets_file: Path) -> dict:
         "credentials": credentials,
         "secrets_file": str(secrets_file),
     }
-
-
-def recap(lines: list[str]) -> dict[str, tuple[int, int]]:
-    """host -> (changed, failed) of the last PLAY RECAP in a playbook's output."""
-    hosts: dict[str, tuple[int, int]] = {}
-    for i, line in enumerate(lines):
-        if line.startswith("PLAY RECAP"):
-            hosts = {}
-            for following in lines[i + 1 :]:
-                m = _RECAP_HOST.match(following)
-                if not m:
-                    break
-                hosts[m["host"]] = (int(m["changed"]), int(m["failed"]))
-    return hosts
 
 
 def recap_verdict(hosts: dict[str, tuple[int, int]]) -> str:

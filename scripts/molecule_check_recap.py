@@ -19,7 +19,24 @@ from pathlib import Path
 
 # "INFO     [gie_proxy > check] Executing" (Molecule 25+); the action name is the part after ">".
 _ACTION = re.compile(r"^\S+\s+\[(?P<scenario>[^\]>]+?)\s*>\s*(?P<action>[a-z_]+)\]\s+Executing\s*$")
-_RECAP_HOST = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s")
+# A host's line of a PLAY RECAP: the one home of its pattern (scripts/demo_info.py and the benchmarks load it).
+RECAP_HOST = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)"
+)
+
+
+def last_recap(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """host -> (changed, failed) of the last PLAY RECAP in a playbook's output; empty when there is none."""
+    hosts: dict[str, tuple[int, int]] = {}
+    for i, line in enumerate(lines):
+        if line.startswith("PLAY RECAP"):
+            hosts = {}
+            for following in lines[i + 1 :]:
+                m = RECAP_HOST.match(following)
+                if not m:
+                    break
+                hosts[m["host"]] = (int(m["changed"]), int(m["failed"]))
+    return hosts
 
 
 def changed_in_converged_checks(lines: list[str]) -> tuple[str, list[tuple[str, int]]]:
@@ -37,7 +54,7 @@ def changed_in_converged_checks(lines: list[str]) -> tuple[str, list[tuple[str, 
             in_recap = True
             continue
         if in_recap:
-            m = _RECAP_HOST.match(line)
+            m = RECAP_HOST.match(line)
             if not m:
                 in_recap = False
             elif action == "check" and converged and int(m["changed"]) > 0:
