@@ -184,3 +184,27 @@ def test_job_routing_can_be_switched_off(tmp_path):
     extra = {"galaxyops_job_routing_enabled": False, "job_routing_training_destination": "site3"}
     res = run_site(tmp_path, good_vault(), extra=extra)
     assert res.returncode == 0, res.stdout[-4000:]
+
+
+@pytest.mark.parametrize(
+    ("gie_proxy_enabled", "expected"),
+    [(True, ["*.ep.interactivetool.galaxy.test", "extra.galaxy.test"]), (False, ["extra.galaxy.test"])],
+)
+def test_self_signed_names_are_the_proxy_wildcard_then_the_inventory_s_own(tmp_path, gie_proxy_enabled, expected):
+    """The galaxyservers play sets nginx_routes_tls_selfsigned_extra_names; the inventory's names still get in."""
+    play = yaml.safe_load(PLAYBOOK.read_text())[-1]
+    nginx = next(role for role in play["roles"] if role["role"].endswith(".nginx_routes"))
+    expression = nginx["vars"]["nginx_routes_tls_selfsigned_extra_names"]
+    values = {
+        "galaxyops_gie_proxy_enabled": gie_proxy_enabled,
+        "gie_proxy_tls_names": ["*.ep.interactivetool.galaxy.test"],
+        "nginx_routes_extra_tls_names": ["extra.galaxy.test"],
+    }
+    (tmp_path / "values.json").write_text(json.dumps(values))
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-m", "ansible.builtin.debug",
+         "-a", f"msg={expression.strip()}", "-e", f"@{tmp_path / 'values.json'}", "-o"],
+        capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout.split("=>", 1)[1])["msg"] == expected, res.stdout
