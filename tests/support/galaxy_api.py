@@ -52,9 +52,10 @@ def parse_where(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-class _Session(requests.Session):
-    """A session whose own ``verify`` wins: requests otherwise prefers ``REQUESTS_CA_BUNDLE`` from the environment
-    over a session's ``verify=False`` (psf/requests#3829), and nginx's self-signed certificate then fails."""
+class Session(requests.Session):
+    """A session whose own ``verify`` wins (also the base of tests.support.tiaas_http's client): requests otherwise
+    prefers ``REQUESTS_CA_BUNDLE`` from the environment over a session's ``verify=False`` (psf/requests#3829), and
+    nginx's self-signed certificate then fails."""
 
     def request(self, method, url, **kwargs):  # noqa: ANN001, ANN003, ANN201 - requests' own signature
         kwargs.setdefault("verify", self.verify)
@@ -78,7 +79,7 @@ class Galaxy:
         self.timeout = timeout
         self.db_container = db_container
         self.db_name = db_name
-        self.admin = _Session()
+        self.admin = Session()
         self.admin.verify = verify
         if api_key:
             self.admin.headers["x-api-key"] = api_key
@@ -89,7 +90,7 @@ class Galaxy:
 
     def new_session(self) -> requests.Session:
         """An anonymous browser-like session (no cookie yet) with this server's TLS setting."""
-        session = _Session()
+        session = Session()
         session.verify = self.verify
         return session
 

@@ -3,7 +3,7 @@
 Requests go to nginx by address (``base_url``, e.g. ``https://10.209.12.20``) with Galaxy's host name as ``Host``,
 since the containers have no DNS for it. POSTs carry that name's ``Origin`` and ``Referer``, which Django's CSRF check
 on HTTPS requires of a browser. Redirects are not followed (tests look at them), and nginx's self-signed certificate
-is accepted per request: a session's ``verify=False`` alone loses to ``REQUESTS_CA_BUNDLE`` (psf/requests#3829).
+is accepted (galaxy_api.Session: its ``verify=False`` wins over ``REQUESTS_CA_BUNDLE``).
 
     admin = NginxClient("https://10.209.12.20", "galaxy.example.org")
     admin.admin_login("admin", password)
@@ -17,14 +17,15 @@ import datetime as dt
 import html
 import re
 
-import requests
 import urllib3
+
+from tests.support.galaxy_api import Session
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-class NginxClient(requests.Session):
+class NginxClient(Session):
     """One browser: its own cookies; paths relative to ``base_url``."""
 
     def __init__(self, base_url: str, hostname: str, timeout: float = 30) -> None:
@@ -41,7 +42,6 @@ class NginxClient(requests.Session):
             headers.setdefault("Origin", self.origin)
             headers.setdefault("Referer", self.origin + path)
         kw.setdefault("allow_redirects", False)
-        kw["verify"] = False
         kw.setdefault("timeout", self.timeout)
         return super().request(method, self.base_url + path, headers=headers, **kw)
 
