@@ -9,6 +9,7 @@ printed (the changed count per host, the playbook's own time).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -61,6 +62,7 @@ def molecule_step(scenario: str, step: str, log_name: str) -> tuple[float, str]:
     return seconds, res.stdout + res.stderr
 
 
+@functools.cache
 def _check_recap():
     """scripts/molecule_check_recap.py, the home of the PLAY RECAP pattern (scripts/ is not a package)."""
     path = REPO_ROOT / "scripts" / "molecule_check_recap.py"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import getpass
 import grp
 import os
-import re
 import stat
 from pathlib import Path
 
 import pytest
 
+from tests.support.molecule import recap_changed
 from tests.support.rendering import run_role_tasks
 
 APPLY = """
@@ -45,11 +45,6 @@ def variables(config_dir: Path, **extra) -> dict:
     }  # fmt: skip
 
 
-def recap(stdout: str) -> dict[str, int]:
-    line = next(line for line in stdout.splitlines() if line.startswith("localhost") and "ok=" in line)
-    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
-
-
 def run(tmp_path: Path, name: str, tasks: str, values: dict):
     directory = tmp_path / name
     directory.mkdir()
@@ -61,7 +56,7 @@ def run(tmp_path: Path, name: str, tasks: str, values: dict):
 def test_writes_files_then_changes_nothing(tmp_path):
     config = tmp_path / "config"
     first = run(tmp_path, "first", APPLY, variables(config))
-    assert recap(first.stdout)["changed"] > 0
+    assert recap_changed(first.stdout)["localhost"] > 0
     for name in FILES:
         mode = stat.S_IMODE((config / name).stat().st_mode)
         assert mode == 0o640, (name, oct(mode))
@@ -70,7 +65,7 @@ def test_writes_files_then_changes_nothing(tmp_path):
     assert "private_token" in (config / "job_conf.yml").read_text()
     assert "token-for-apply" not in first.stdout  # no_log on the files that hold tokens
     second = run(tmp_path, "second", APPLY, variables(config))
-    assert recap(second.stdout)["changed"] == 0, second.stdout[-3000:]
+    assert recap_changed(second.stdout)["localhost"] == 0, second.stdout[-3000:]
 
 
 def test_check_mode_on_a_fresh_host_writes_nothing(tmp_path):
