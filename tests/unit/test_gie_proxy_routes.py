@@ -113,8 +113,6 @@ def test_locations_are_hardened(default, opening):
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $galaxyops_connection_upgrade;",
         "proxy_http_version 1.1;",
-        # A just-restarted gx-it-proxy answers 404 until it has read the map: the next process takes the request.
-        "proxy_next_upstream error timeout http_404;",
         "proxy_hide_header Access-Control-Allow-Origin;",
         "proxy_hide_header Access-Control-Allow-Credentials;",
         "error_log /var/log/nginx/error.log crit;",
